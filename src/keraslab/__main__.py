@@ -1,0 +1,3 @@
+from keraslab.cli import main
+
+main()

@@ -1,0 +1,190 @@
+"""``keraslab``: run, track and compare the course's projects. TensorFlow is imported only where a model is."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before any TensorFlow import: keep C++ info logs quiet
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from keraslab import registry
+from keraslab.config import ConfigError
+
+app = typer.Typer(
+    help="Run the projects of a deep-learning course: train, tune, track in MLflow, serve.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+errors = Console(stderr=True)
+
+SetOption = Annotated[
+    list[str] | None,
+    typer.Option("--set", "-s", help="Override a config value: key.path=value (repeatable)."),
+]
+DataDirOption = Annotated[
+    Path | None,
+    typer.Option("--data-dir", help="Folder with the dataset's official raw files [env: KERASLAB_DATA_DIR]."),
+]
+TrackingUriOption = Annotated[
+    str | None, typer.Option("--tracking-uri", help="MLflow tracking URI [default: $MLFLOW_TRACKING_URI or ./mlruns].")
+]
+
+
+def fail(message: str, code: int = 2) -> typer.Exit:
+    errors.print(f"[bold red]error:[/] {message}", highlight=False)
+    return typer.Exit(code)
+
+
+@app.command()
+def projects() -> None:
+    """List the projects (fast: no TensorFlow)."""
+    try:
+        specs = registry.all_projects()
+    except ConfigError as exc:
+        raise fail(str(exc)) from None
+    table = Table(title="keraslab projects")
+    for column in ("project", "task", "dataset", "builder", "description"):
+        table.add_column(column)
+    for spec in specs:
+        table.add_row(spec.name, spec.task, spec.data.dataset, spec.model.builder, spec.description)
+    console.print(table)
+
+
+@app.command()
+def train(
+    project: Annotated[str, typer.Argument(help="Project name (mnist-cnn) or path to a project TOML.")],
+    set_: SetOption = None,
+    epochs: Annotated[int | None, typer.Option(help="Shortcut for --set training.epochs=N.")] = None,
+    seed: Annotated[int | None, typer.Option(help="Shortcut for --set training.seed=N.")] = None,
+    strategy: Annotated[
+        str | None, typer.Option(help="auto | default | one-device | mirrored (training.strategy).")
+    ] = None,
+    devices: Annotated[
+        str | None, typer.Option(help="Comma-separated devices, e.g. GPU:0,GPU:1 or cpu:0,cpu:1.")
+    ] = None,
+    data_dir: DataDirOption = None,
+    tracking_uri: TrackingUriOption = None,
+    experiment: Annotated[str | None, typer.Option(help="MLflow experiment [default: the project name].")] = None,
+    register: Annotated[str | None, typer.Option(help="Register the model under this name.")] = None,
+    track: Annotated[bool, typer.Option("--track/--no-track", help="Log the run to MLflow.")] = True,
+) -> None:
+    """Train a project with its defaults (overridable) and log the run to MLflow."""
+    overrides = list(set_ or [])
+    for key, value in (("training.epochs", epochs), ("training.seed", seed), ("training.strategy", strategy)):
+        if value is not None:
+            overrides.append(f"{key}={value!r}" if isinstance(value, str) else f"{key}={value}")
+    if devices:
+        overrides.append(f"training.devices={[d.strip() for d in devices.split(',') if d.strip()]!r}")
+    try:
+        spec = registry.load(project, overrides)
+    except ConfigError as exc:
+        raise fail(str(exc)) from None
+
+    from keraslab.data import DataUnavailable
+    from keraslab.training.trainer import TrackingOptions
+    from keraslab.training.trainer import train as run_training
+
+    options = TrackingOptions(enabled=track, uri=tracking_uri, experiment=experiment, register=register)
+    console.print(f"[bold]training {spec.name}[/] ({spec.model.builder}, {spec.training.epochs} epochs)")
+    try:
+        result = run_training(spec, data_dir=data_dir, tracking=options)
+    except (DataUnavailable, ConfigError) as exc:
+        raise fail(str(exc)) from None
+    except KeyboardInterrupt:
+        raise fail("interrupted: the run ended KILLED; run the same command again to resume", 130) from None
+    table = Table(
+        title=f"{spec.name}: {'resumed, ' if result.resumed else ''}{result.epochs_run} epochs "
+        f"in {result.wall_seconds:.0f} s"
+    )
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for name, value in result.test_metrics.items():
+        table.add_row(name, f"{value:.4f}")
+    table.add_row("train samples/s", f"{result.train_samples_per_second:,.0f}")
+    console.print(table)
+    if result.run_id:
+        console.print(f"MLflow run [bold]{result.run_id}[/]  model: {result.model_uri}")
+
+
+@app.command()
+def runs(
+    project: Annotated[str, typer.Argument(help="Project name (its MLflow experiment).")],
+    metric: Annotated[str, typer.Option(help="Sort by this metric, best first.")] = "test_accuracy",
+    ascending: Annotated[bool, typer.Option(help="Lower is better for the sort metric.")] = False,
+    limit: Annotated[int, typer.Option(help="How many runs to show.")] = 10,
+    tracking_uri: TrackingUriOption = None,
+    experiment: Annotated[str | None, typer.Option(help="MLflow experiment [default: the project name].")] = None,
+) -> None:
+    """Table of a project's best runs with their metrics, from MLflow."""
+    from mlflow import MlflowClient
+
+    from keraslab.tracking.store import tracking_uri as resolve_uri
+
+    try:
+        name = experiment or registry.load(project).name
+    except ConfigError as exc:
+        raise fail(str(exc)) from None
+    client = MlflowClient(resolve_uri(tracking_uri))
+    found = client.get_experiment_by_name(name)
+    if found is None:
+        raise fail(f"no MLflow experiment {name!r} in {resolve_uri(tracking_uri)}: train the project first", 1)
+    order = f"metrics.`{metric}` {'ASC' if ascending else 'DESC'}"
+    results = client.search_runs([found.experiment_id], order_by=[order], max_results=limit)
+    table = Table(title=f"{name}: best runs by {metric}")
+    for column in ("run", "status", "started", "epochs", metric, "test_loss", "val_accuracy"):
+        table.add_column(column, justify="right" if column not in ("run", "status") else "left")
+    for run in results:
+        m = run.data.metrics
+        table.add_row(
+            run.info.run_id[:12],
+            run.info.status,
+            _timestamp(run.info.start_time),
+            run.data.params.get("training.epochs", ""),
+            *(f"{m[k]:.4f}" if k in m else "" for k in (metric, "test_loss", "val_accuracy")),
+        )
+    console.print(table)
+
+
+def _timestamp(millis: int | None) -> str:
+    from datetime import datetime
+
+    return datetime.fromtimestamp(millis / 1000).strftime("%Y-%m-%d %H:%M") if millis else ""
+
+
+@app.command()
+def ui(
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 5000,
+    host: Annotated[str, typer.Option(help="Interface to bind (keep 127.0.0.1 unless you mean it).")] = "127.0.0.1",
+    tracking_uri: TrackingUriOption = None,
+) -> None:
+    """Open the MLflow UI over the same store (one worker, job execution off)."""
+    from keraslab.tracking.store import tracking_uri as resolve_uri
+
+    uri = resolve_uri(tracking_uri)
+    env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    mlflow_bin = shutil.which("mlflow", path=env["PATH"]) or "mlflow"
+    command = [mlflow_bin, "ui", "--backend-store-uri", uri, "--host", host, "--port", str(port), "--workers", "1"]
+    console.print(f"MLflow UI on http://{host}:{port}  (store: {uri}); Ctrl-C to stop")
+    try:
+        raise typer.Exit(subprocess.call(command, env=env))
+    except KeyboardInterrupt:
+        raise typer.Exit(0) from None
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,183 @@
+"""The lifecycle of an MLflow run: start or resume, log, and always end in a final state.
+
+A run that raises ends FAILED with the reason in the ``keraslab.failure_reason`` tag; Ctrl-C or SIGTERM
+ends it KILLED. A run whose process was killed outright (kill -9) stays RUNNING until the same
+configuration is run again: that rerun picks it up by its ``keraslab.resume_key`` tag and continues it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Any
+
+from keraslab.tracking.store import ensure_experiment
+
+if TYPE_CHECKING:
+    import keras
+    from matplotlib.figure import Figure
+
+RESUME_KEY_TAG = "keraslab.resume_key"
+FAILURE_TAG = "keraslab.failure_reason"
+MAX_PARAM_LENGTH = 6000
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss became NaN or infinite."""
+
+
+class RunTracker:
+    """Logs one run to MLflow. ``enabled=False`` gives the same interface doing nothing (``--no-track``)."""
+
+    def __init__(self, uri: str, experiment: str, enabled: bool = True) -> None:
+        self.uri, self.experiment, self.enabled = uri, experiment, enabled
+        self.run_id: str | None = None
+        self.resumed = False
+
+    # ------------------------------------------------------------------ lifecycle
+
+    @contextlib.contextmanager
+    def start(self, run_name: str, tags: Mapping[str, str], resume_key: str, resumable: bool) -> Iterator[RunTracker]:
+        """Open (or, when ``resumable``, reopen) the run; end it FINISHED, FAILED or KILLED."""
+        if not self.enabled:
+            yield self
+            return
+        import mlflow
+
+        mlflow.set_tracking_uri(self.uri)
+        experiment_id = ensure_experiment(self.uri, self.experiment)
+        previous = find_resumable(experiment_id, resume_key) if resumable else None
+        self.resumed = previous is not None
+        run = mlflow.start_run(
+            run_id=previous,
+            experiment_id=None if previous else experiment_id,
+            run_name=None if previous else run_name,
+            tags={**tags, RESUME_KEY_TAG: resume_key},
+        )
+        self.run_id = run.info.run_id
+        status, reason = "FINISHED", None
+        try:
+            with sigterm_as_interrupt():
+                yield self
+        except KeyboardInterrupt:
+            status, reason = "KILLED", "interrupted (Ctrl-C or SIGTERM)"
+            raise
+        except BaseException as exc:
+            status, reason = "FAILED", f"{type(exc).__name__}: {exc}"
+            raise
+        finally:
+            if reason:
+                mlflow.set_tag(FAILURE_TAG, reason[:5000])
+            mlflow.end_run(status)
+
+    # ------------------------------------------------------------------ logging
+
+    def log_params(self, params: Mapping[str, Any]) -> None:
+        if self.enabled:
+            import mlflow
+
+            mlflow.log_params({k: _param_value(v) for k, v in params.items()})
+
+    def log_metrics(self, metrics: Mapping[str, float], step: int | None = None) -> None:
+        if self.enabled:
+            import mlflow
+
+            mlflow.log_metrics({k: float(v) for k, v in metrics.items()}, step=step)
+
+    def set_tags(self, tags: Mapping[str, str]) -> None:
+        if self.enabled:
+            import mlflow
+
+            mlflow.set_tags(tags)
+
+    def log_text(self, text: str, artifact_file: str) -> None:
+        if self.enabled:
+            import mlflow
+
+            mlflow.log_text(text, artifact_file)
+
+    def log_figure(self, figure: Figure, artifact_file: str) -> None:
+        if self.enabled:
+            import mlflow
+
+            mlflow.log_figure(figure, artifact_file)
+
+    def keras_callbacks(self) -> list[keras.callbacks.Callback]:
+        """MLflow's own Keras callback: per-epoch metrics, optimizer params, model summary."""
+        if not self.enabled:
+            return []
+        from mlflow.keras import MlflowCallback
+
+        return [MlflowCallback()]
+
+    def metric_history(self, keys: list[str]) -> dict[str, list[tuple[int, float]]]:
+        """``(step, value)`` pairs of each metric in this run, across resumed attempts."""
+        if not self.enabled:
+            return {}
+        from mlflow import MlflowClient
+
+        client = MlflowClient(self.uri)
+        return {key: [(m.step, m.value) for m in client.get_metric_history(self.run_id, key)] for key in keys}
+
+    def log_keras_model(self, model: keras.Model, signature: Any, register: str | None) -> str | None:
+        """Log ``model`` with the ``mlflow.keras`` flavor (and register it); returns the model URI."""
+        if not self.enabled:
+            return None
+        import mlflow
+
+        info = mlflow.keras.log_model(
+            model,
+            name="model",
+            signature=signature,
+            pip_requirements=pinned_requirements(),
+            registered_model_name=register,
+        )
+        return info.model_uri
+
+
+def find_resumable(experiment_id: str, resume_key: str) -> str | None:
+    """The newest unfinished run (RUNNING, KILLED or FAILED) with this resume key, if any."""
+    from mlflow import MlflowClient
+
+    runs = MlflowClient().search_runs(
+        [experiment_id],
+        filter_string=f"tags.`{RESUME_KEY_TAG}` = '{resume_key}' and attributes.status != 'FINISHED'",
+        order_by=["attributes.start_time DESC"],
+        max_results=1,
+    )
+    return runs[0].info.run_id if runs else None
+
+
+def pinned_requirements() -> list[str]:
+    """What a logged model needs, pinned to this environment (skips MLflow's slow inference)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    pins = []
+    for name in ("keras", "tensorflow", "tensorflow-cpu", "numpy"):
+        with contextlib.suppress(PackageNotFoundError):
+            pins.append(f"{name}=={version(name)}")
+    return pins
+
+
+def _param_value(value: Any) -> str:
+    text = str(value)
+    return text if len(text) <= MAX_PARAM_LENGTH else text[: MAX_PARAM_LENGTH - 3] + "..."
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """Turn SIGTERM into KeyboardInterrupt (in the main thread) so a terminated run ends KILLED."""
+
+    def handler(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)

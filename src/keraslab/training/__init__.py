@@ -1,0 +1,1 @@
+"""Training: strategy selection, callbacks, the fit loop around a project's builder, evaluation."""

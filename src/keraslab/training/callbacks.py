@@ -1,0 +1,58 @@
+"""The callbacks of every fit: resume, NaN stop, early stopping, best checkpoint, tracking."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import keras
+
+    from keraslab.config import TrainingSpec
+
+
+def standard_callbacks(
+    training: TrainingSpec, workdir: Path, best_so_far: float | None = None
+) -> list[keras.callbacks.Callback]:
+    """BackupAndRestore (first, so a rerun resumes at the right epoch), TerminateOnNaN, EarlyStopping,
+    and a best-weights checkpoint in ``workdir`` (``best_so_far`` carries its threshold across a resume)."""
+    import keras
+
+    workdir.mkdir(parents=True, exist_ok=True)
+    callbacks: list[keras.callbacks.Callback] = [
+        keras.callbacks.BackupAndRestore(str(workdir / "backup"), delete_checkpoint=True),
+        keras.callbacks.TerminateOnNaN(),
+    ]
+    if training.early_stopping.enabled:
+        callbacks.append(
+            keras.callbacks.EarlyStopping(
+                monitor=training.monitor,
+                patience=training.early_stopping.patience,
+                min_delta=training.early_stopping.min_delta,
+                restore_best_weights=False,  # the best checkpoint below restores, also across a resume
+            )
+        )
+    callbacks.append(
+        keras.callbacks.ModelCheckpoint(
+            str(best_weights_path(workdir)),
+            monitor=training.monitor,
+            save_best_only=True,
+            save_weights_only=True,
+            initial_value_threshold=best_so_far,
+        )
+    )
+    return callbacks
+
+
+def best_weights_path(workdir: Path) -> Path:
+    return workdir / "best.weights.h5"
+
+
+def first_non_finite(history: dict[str, list[float]]) -> tuple[str, int] | None:
+    """``(metric, epoch)`` of the first NaN/inf value in a Keras history, if any."""
+    for name, values in history.items():
+        for epoch, value in enumerate(values):
+            if not math.isfinite(float(value)):
+                return name, epoch
+    return None

@@ -1,0 +1,47 @@
+"""Test-set evaluation of a classifier: metrics, confusion matrix and the model's signature."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from keraslab.tracking.plots import confusion_matrix
+
+if TYPE_CHECKING:
+    import keras
+    import tensorflow as tf
+    from matplotlib.figure import Figure
+
+    from keraslab.data import Splits
+
+
+def evaluate(
+    model: keras.Model, test_ds: tf.data.Dataset, splits: Splits
+) -> tuple[dict[str, float], dict[str, Figure], Any]:
+    """``test_*`` metrics (Keras's plus macro-F1), the confusion-matrix figure and an MLflow signature."""
+    from mlflow.models import infer_signature
+
+    probabilities = model.predict(test_ds, verbose=0)
+    predicted = probabilities.argmax(axis=1)
+    metrics = {f"test_{k}": float(v) for k, v in model.evaluate(test_ds, verbose=0, return_dict=True).items()}
+    metrics["test_macro_f1"] = macro_f1(splits.y_test, predicted, splits.info.num_classes)
+    figures = {"confusion_matrix.png": confusion_matrix(splits.y_test, predicted, splits.info.class_names)}
+    example = scaled(splits.x_test[:2])
+    return metrics, figures, infer_signature(example, probabilities[:2])
+
+
+def scaled(x: np.ndarray) -> np.ndarray:
+    """Inputs as the model sees them: uint8 images scaled to float32 in [0, 1]."""
+    return x.astype(np.float32) / 255.0 if x.dtype == np.uint8 else x
+
+
+def macro_f1(y_true: np.ndarray, y_pred: np.ndarray, num_classes: int) -> float:
+    """Unweighted mean of the per-class F1 scores (classes absent from both count as 0)."""
+    scores = []
+    for c in range(num_classes):
+        tp = np.sum((y_pred == c) & (y_true == c))
+        fp = np.sum((y_pred == c) & (y_true != c))
+        fn = np.sum((y_pred != c) & (y_true == c))
+        scores.append(2 * tp / (2 * tp + fp + fn) if tp + fp + fn else 0.0)
+    return float(np.mean(scores))

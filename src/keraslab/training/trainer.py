@@ -1,0 +1,194 @@
+"""``train(spec)``: data -> builder -> fit with callbacks -> test evaluation, tracked in MLflow."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from keraslab import data as datasets
+from keraslab.config import ProjectSpec, flatten, to_toml
+from keraslab.data.pipeline import make_dataset
+from keraslab.registry import REPO_ROOT
+from keraslab.tracking.runs import RunTracker, TrainingDiverged
+from keraslab.tracking.store import store_dir, tracking_uri
+
+if TYPE_CHECKING:
+    pass
+
+
+@dataclass
+class TrackingOptions:
+    enabled: bool = True
+    uri: str | None = None  # None: $MLFLOW_TRACKING_URI or ./mlruns
+    experiment: str | None = None  # None: the project's name
+    register: str | None = None  # registry name for the trained model
+
+
+@dataclass
+class TrainResult:
+    run_id: str | None
+    model_uri: str | None
+    test_metrics: dict[str, float]
+    epochs_run: int
+    wall_seconds: float
+    fit_seconds: float
+    train_samples_per_second: float
+    resumed: bool
+    model: Any = field(repr=False, default=None)
+
+
+def resolved_config(spec: ProjectSpec, model_params: dict[str, Any]) -> dict[str, Any]:
+    """The full configuration of a run: the spec with every builder default and data-derived value."""
+    config = spec.model_dump(mode="json")
+    config["model"] = {"builder": spec.model.builder, **json.loads(json.dumps(model_params))}
+    return config
+
+
+def resume_key(config: dict[str, Any]) -> str:
+    """Runs of the same resolved configuration share a key: a rerun resumes an interrupted one."""
+    return hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def train(
+    spec: ProjectSpec,
+    *,
+    data_dir: str | Path | None = None,
+    tracking: TrackingOptions | None = None,
+    checkpoint_root: Path | None = None,
+    verbose: int | None = None,
+) -> TrainResult:
+    """Train project ``spec`` end to end and return what happened (see ``TrainResult``).
+
+    ``verbose`` is Keras's: 1 a progress bar, 2 a line per epoch, 0 silent; None picks 1 on a terminal.
+    """
+    started = time.perf_counter()
+    tracking = tracking or TrackingOptions()
+    training = spec.training
+
+    import keras
+
+    from keraslab import models
+    from keraslab.training.callbacks import best_weights_path, first_non_finite, standard_callbacks
+    from keraslab.training.evaluation import evaluate
+    from keraslab.training.strategy import select
+
+    keras.utils.set_random_seed(training.seed)
+    strategy, strategy_name = select(training.strategy, training.devices)
+    replicas = strategy.num_replicas_in_sync
+    splits = datasets.load(spec.data, data_dir, training.seed)
+    params = {**spec.builder_params(), "input_shape": splits.info.input_shape, "num_classes": splits.info.num_classes}
+    config = resolved_config(spec, params)
+    key = resume_key(config)
+    workdir = (checkpoint_root or store_dir() / "checkpoints") / spec.name / key
+    resumable = (workdir / "backup").exists()
+
+    global_batch = training.batch_size * replicas
+    train_ds = make_dataset(
+        splits.x_train,
+        splits.y_train,
+        global_batch,
+        shuffle_buffer=spec.data.shuffle_buffer,
+        cache=spec.data.cache,
+        seed=training.seed,
+    )
+    val_ds = make_dataset(splits.x_val, splits.y_val, global_batch, cache=spec.data.cache)
+    test_ds = make_dataset(splits.x_test, splits.y_test, global_batch, cache=False)
+
+    tracker = RunTracker(tracking_uri(tracking.uri), tracking.experiment or spec.name, tracking.enabled)
+    tags = run_tags(spec, strategy_name, replicas, splits.info.source)
+    with tracker.start(run_name=spec.name, tags=tags, resume_key=key, resumable=resumable):
+        tracker.log_params({**flatten(config), "training.global_batch_size": global_batch, "replicas": replicas})
+        tracker.log_text(to_toml(config), "config.toml")
+
+        with strategy.scope():
+            model = models.build(spec.model.builder, params)
+            if training.jit_compile != "auto":  # "auto" was resolved by compile()
+                model.jit_compile = training.jit_compile
+        best_so_far = best_value(tracker.metric_history([training.monitor]).get(training.monitor), training.monitor)
+        callbacks = standard_callbacks(training, workdir, best_so_far) + tracker.keras_callbacks()
+
+        fit_started = time.perf_counter()
+        history = model.fit(
+            train_ds,
+            validation_data=val_ds if len(splits.x_val) else None,
+            epochs=training.epochs,
+            callbacks=callbacks,
+            verbose=(1 if sys.stdout.isatty() else 2) if verbose is None else verbose,
+            shuffle=False,  # the pipeline shuffles
+        ).history
+        fit_seconds = time.perf_counter() - fit_started
+        if bad := first_non_finite(history):
+            raise TrainingDiverged(f"{bad[0]} became non-finite in epoch {bad[1] + 1}; training stopped")
+        if best_weights_path(workdir).exists():
+            model.load_weights(best_weights_path(workdir))
+
+        test_metrics, figures, signature = evaluate(model, test_ds, splits)
+        tracker.log_metrics(test_metrics)
+        for name, figure in figures.items():
+            tracker.log_figure(figure, name)
+        curves = tracker.metric_history(sorted(history))
+        if curves:
+            from keraslab.tracking.plots import learning_curves
+
+            tracker.log_figure(learning_curves(curves), "learning_curves.png")
+        model_uri = tracker.log_keras_model(model, signature, tracking.register)
+
+    epochs_run = len(next(iter(history.values()), []))
+    samples = len(splits.x_train) * epochs_run
+    return TrainResult(
+        run_id=tracker.run_id,
+        model_uri=model_uri,
+        test_metrics=test_metrics,
+        epochs_run=epochs_run,
+        wall_seconds=time.perf_counter() - started,
+        fit_seconds=fit_seconds,
+        train_samples_per_second=samples / fit_seconds if fit_seconds else 0.0,
+        resumed=tracker.resumed,
+        model=model,
+    )
+
+
+def best_value(history: list[tuple[int, float]] | None, monitor: str) -> float | None:
+    """The best logged value of ``monitor`` (max for accuracies, min otherwise), as Keras judges it."""
+    if not history:
+        return None
+    values = [value for _, value in history]
+    return max(values) if "acc" in monitor else min(values)
+
+
+def run_tags(spec: ProjectSpec, strategy: str, replicas: int, source: str) -> dict[str, str]:
+    import keras
+    import tensorflow as tf
+
+    tags = {
+        "project": spec.name,
+        "task": spec.task,
+        "builder": spec.model.builder,
+        "strategy": strategy,
+        "replicas": str(replicas),
+        "data_source": source,
+        "tensorflow_version": tf.__version__,
+        "keras_version": keras.__version__,
+        "python_version": platform.python_version(),
+        "command": " ".join(sys.argv)[:1000],
+    }
+    if commit := git_commit():
+        tags["git_commit"] = commit
+    return tags
+
+
+def git_commit() -> str | None:
+    try:
+        out = subprocess.run(
+            ["git", "-C", str(REPO_ROOT), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5, check=False
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None
