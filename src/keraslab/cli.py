@@ -6,6 +6,7 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before any TensorFlow import: keep C++ info logs quiet
 
+import importlib
 import shutil
 import subprocess
 import sys
@@ -180,6 +181,13 @@ def ui(
         raise typer.Exit(subprocess.call(command, env=env))
     except KeyboardInterrupt:
         raise typer.Exit(0) from None
+
+
+#: Modules that add commands: each defines ``register(app: typer.Typer)`` and imports no TensorFlow at import.
+COMMAND_MODULES: list[str] = []
+
+for module_name in COMMAND_MODULES:
+    importlib.import_module(module_name).register(app)
 
 
 def main() -> None:

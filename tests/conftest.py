@@ -1,0 +1,60 @@
+"""Shared fixtures: an isolated working directory and MLflow store, tiny synthetic MNIST-format data."""
+
+from __future__ import annotations
+
+import gzip
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Split the CPU into 2 logical devices before TensorFlow starts, so MirroredStrategy has 2 replicas."""
+    import tensorflow as tf
+
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+
+
+@pytest.fixture
+def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh working directory: ``./mlruns`` (store, artifacts, checkpoints) lands in ``tmp_path``."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.delenv("KERASLAB_DATA_DIR", raising=False)
+    return tmp_path
+
+
+def write_idx(path: Path, array: np.ndarray) -> None:
+    """Write ``array`` (uint8) as a gzipped IDX file, the format of the official MNIST files."""
+    header = bytes([0, 0, 0x08, array.ndim]) + b"".join(int(n).to_bytes(4, "big") for n in array.shape)
+    with gzip.open(path, "wb") as fh:
+        fh.write(header + array.astype(np.uint8).tobytes())
+
+
+def synthetic_digits(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Learnable 28×28 "digits": class k is a bright 6×6 square at a class-specific place, plus noise."""
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 10, size=n)
+    images = rng.integers(0, 60, size=(n, 28, 28)).astype(np.uint8)
+    for i, k in enumerate(labels):
+        row, col = 2 + 8 * (k // 4), 2 + 6 * (k % 4)
+        images[i, row : row + 6, col : col + 6] = 255
+    return images, labels.astype(np.uint8)
+
+
+@pytest.fixture(scope="session")
+def mnist_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data dir laid out like ``../shared/data``: ``mnist/`` with the four official IDX file names."""
+    root = tmp_path_factory.mktemp("data")
+    (root / "mnist").mkdir()
+    for split, n, seed in (("train", 1200, 1), ("t10k", 300, 2)):
+        images, labels = synthetic_digits(n, seed)
+        write_idx(root / "mnist" / f"{split}-images-idx3-ubyte.gz", images)
+        write_idx(root / "mnist" / f"{split}-labels-idx1-ubyte.gz", labels)
+    return root
