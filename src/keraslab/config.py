@@ -67,7 +67,7 @@ class ModelSpec(BaseModel):
 class ProjectSpec(Strict):
     name: str
     description: str = ""
-    task: Literal["classification"] = "classification"
+    task: str = Field("classification", description="a module of keraslab.tasks")
     data: DataSpec
     model: ModelSpec
     training: TrainingSpec = Field(default_factory=TrainingSpec)
@@ -161,6 +161,10 @@ def validate(model: type[BaseModel], raw: Mapping[str, Any], source: str, prefix
 def load_project(raw: Mapping[str, Any], source: str) -> ProjectSpec:
     """Validate a project table, including the ``[model]`` keys against its builder's ``Params``."""
     spec = validate(ProjectSpec, raw, source)
+    from keraslab.tasks import known_tasks
+
+    if spec.task not in known_tasks():
+        raise ConfigError(f"{source}: task = {spec.task!r} is not a known task; known: {', '.join(known_tasks())}")
     validate(params_model(spec.model.builder), spec.model.params, source, prefix="model.")
     return spec
 

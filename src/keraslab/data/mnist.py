@@ -74,10 +74,9 @@ def load(spec: DataSpec, data_dir: Path | None, seed: int) -> Splits:
         source = "tfds:mnist"
     x_train, y_train, x_val, y_val = carve_validation(x_train, y_train, spec.validation_split, seed)
     info = DataInfo(
-        input_shape=(28, 28, 1),
-        num_classes=10,
-        class_names=[str(i) for i in range(10)],
         source=source,
+        model_params={"input_shape": (28, 28, 1), "num_classes": 10},
+        class_names=[str(i) for i in range(10)],
         sizes={"train": len(x_train), "validation": len(x_val), "test": len(x_test)},
     )
     return Splits(x_train, y_train, x_val, y_val, x_test, y_test, info)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -13,16 +14,20 @@ class DataUnavailable(RuntimeError):
 
 @dataclass(frozen=True)
 class DataInfo:
-    input_shape: tuple[int, ...]
-    num_classes: int
-    class_names: list[str]
     source: str  # e.g. "tfds:mnist" or "idx:/path/to/mnist"
+    model_params: dict[str, Any] = field(default_factory=dict)  # builder params the data determines
+    class_names: list[str] = field(default_factory=list)
     sizes: dict[str, int] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)  # anything a task needs (a tokenizer, scalers, ...)
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_names)
 
 
 @dataclass(frozen=True)
 class Splits:
-    """Unbatched, unscaled arrays; ``pipeline.make_dataset`` turns a split into a tf.data pipeline."""
+    """Unbatched, unscaled arrays; the project's task turns them into tf.data pipelines."""
 
     x_train: np.ndarray
     y_train: np.ndarray

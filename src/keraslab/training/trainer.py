@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any
 
 from keraslab import data as datasets
 from keraslab.config import ProjectSpec, flatten, to_toml
-from keraslab.data.pipeline import make_dataset
 from keraslab.registry import REPO_ROOT
 from keraslab.tracking.runs import RunTracker, TrainingDiverged
 from keraslab.tracking.store import store_dir, tracking_uri
@@ -74,32 +73,23 @@ def train(
 
     import keras
 
-    from keraslab import models
+    from keraslab import models, tasks
     from keraslab.training.callbacks import best_weights_path, first_non_finite, standard_callbacks
-    from keraslab.training.evaluation import evaluate
     from keraslab.training.strategy import select
 
     keras.utils.set_random_seed(training.seed)
     strategy, strategy_name = select(training.strategy, training.devices)
     replicas = strategy.num_replicas_in_sync
     splits = datasets.load(spec.data, data_dir, training.seed)
-    params = {**spec.builder_params(), "input_shape": splits.info.input_shape, "num_classes": splits.info.num_classes}
+    task = tasks.get(spec.task)
+    params = {**spec.builder_params(), **splits.info.model_params}
     config = resolved_config(spec, params)
     key = resume_key(config)
     workdir = (checkpoint_root or store_dir() / "checkpoints") / spec.name / key
     resumable = (workdir / "backup").exists()
 
     global_batch = training.batch_size * replicas
-    train_ds = make_dataset(
-        splits.x_train,
-        splits.y_train,
-        global_batch,
-        shuffle_buffer=spec.data.shuffle_buffer,
-        cache=spec.data.cache,
-        seed=training.seed,
-    )
-    val_ds = make_dataset(splits.x_val, splits.y_val, global_batch, cache=spec.data.cache)
-    test_ds = make_dataset(splits.x_test, splits.y_test, global_batch, cache=False)
+    train_ds, val_ds, test_ds = task.datasets(splits, spec, global_batch)
 
     tracker = RunTracker(tracking_uri(tracking.uri), tracking.experiment or spec.name, tracking.enabled)
     tags = run_tags(spec, strategy_name, replicas, splits.info.source)
@@ -112,12 +102,16 @@ def train(
             if training.jit_compile != "auto":  # "auto" was resolved by compile()
                 model.jit_compile = training.jit_compile
         best_so_far = best_value(tracker.metric_history([training.monitor]).get(training.monitor), training.monitor)
-        callbacks = standard_callbacks(training, workdir, best_so_far) + tracker.keras_callbacks()
+        callbacks = [
+            *standard_callbacks(training, workdir, best_so_far),
+            *task.callbacks(spec, splits, tracker),
+            *tracker.keras_callbacks(),
+        ]
 
         fit_started = time.perf_counter()
         history = model.fit(
             train_ds,
-            validation_data=val_ds if len(splits.x_val) else None,
+            validation_data=val_ds,
             epochs=training.epochs,
             callbacks=callbacks,
             verbose=(1 if sys.stdout.isatty() else 2) if verbose is None else verbose,
@@ -129,23 +123,25 @@ def train(
         if best_weights_path(workdir).exists():
             model.load_weights(best_weights_path(workdir))
 
-        test_metrics, figures, signature = evaluate(model, test_ds, splits)
-        tracker.log_metrics(test_metrics)
-        for name, figure in figures.items():
+        evaluation = task.evaluate(model, test_ds, splits)
+        tracker.log_metrics(evaluation.metrics)
+        for name, figure in evaluation.figures.items():
             tracker.log_figure(figure, name)
+        for name, text in evaluation.texts.items():
+            tracker.log_text(text, name)
         curves = tracker.metric_history(sorted(history))
         if curves:
             from keraslab.tracking.plots import learning_curves
 
             tracker.log_figure(learning_curves(curves), "learning_curves.png")
-        model_uri = tracker.log_keras_model(model, signature, tracking.register)
+        model_uri = tracker.log_keras_model(model, evaluation.signature, tracking.register)
 
     epochs_run = len(next(iter(history.values()), []))
     samples = len(splits.x_train) * epochs_run
     return TrainResult(
         run_id=tracker.run_id,
         model_uri=model_uri,
-        test_metrics=test_metrics,
+        test_metrics=evaluation.metrics,
         epochs_run=epochs_run,
         wall_seconds=time.perf_counter() - started,
         fit_seconds=fit_seconds,

@@ -1,0 +1,38 @@
+"""Tasks: what a project *does* with its data and model, one module per task.
+
+A task module defines:
+
+- ``datasets(splits, spec, global_batch) -> (train, validation, test)``: tf.data pipelines from the arrays;
+- ``callbacks(spec, splits, tracker) -> list[keras.callbacks.Callback]``: extra per-epoch logging;
+- ``evaluate(model, test_ds, splits) -> Evaluation``: test metrics, figures, texts and the model signature.
+
+The trainer (``keraslab.training.trainer``) is the same for every task.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+
+@dataclass
+class Evaluation:
+    metrics: dict[str, float]
+    figures: dict[str, Figure] = field(default_factory=dict)  # artifact file -> figure
+    texts: dict[str, str] = field(default_factory=dict)  # artifact file -> text
+    signature: Any = None  # mlflow.models.ModelSignature of the logged model
+
+
+def known_tasks() -> list[str]:
+    return sorted(p.stem for p in Path(__file__).parent.glob("*.py") if not p.stem.startswith("_"))
+
+
+def get(name: str) -> ModuleType:
+    """The module of task ``name``."""
+    return importlib.import_module(f"keraslab.tasks.{name}")
