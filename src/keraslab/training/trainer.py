@@ -73,7 +73,7 @@ def train(
 
     import keras
 
-    from keraslab import models, tasks
+    from keraslab import models, serving, tasks
     from keraslab.training.callbacks import best_weights_path, first_non_finite, standard_callbacks
     from keraslab.training.strategy import select
 
@@ -118,6 +118,9 @@ def train(
             shuffle=False,  # the pipeline shuffles
         ).history
         fit_seconds = time.perf_counter() - fit_started
+        epochs_run = len(next(iter(history.values()), []))
+        samples_per_second = len(splits.x_train) * epochs_run / fit_seconds if fit_seconds else 0.0
+        tracker.log_metrics({"fit_seconds": fit_seconds, "train_samples_per_second": samples_per_second})
         if bad := first_non_finite(history):
             raise TrainingDiverged(f"{bad[0]} became non-finite in epoch {bad[1] + 1}; training stopped")
         if best_weights_path(workdir).exists():
@@ -134,10 +137,8 @@ def train(
             from keraslab.tracking.plots import learning_curves
 
             tracker.log_figure(learning_curves(curves), "learning_curves.png")
-        model_uri = tracker.log_keras_model(model, evaluation.signature, tracking.register)
+        model_uri = serving.log_model(tracker, spec, splits, model, tracking.register)
 
-    epochs_run = len(next(iter(history.values()), []))
-    samples = len(splits.x_train) * epochs_run
     return TrainResult(
         run_id=tracker.run_id,
         model_uri=model_uri,
@@ -145,7 +146,7 @@ def train(
         epochs_run=epochs_run,
         wall_seconds=time.perf_counter() - started,
         fit_seconds=fit_seconds,
-        train_samples_per_second=samples / fit_seconds if fit_seconds else 0.0,
+        train_samples_per_second=samples_per_second,
         resumed=tracker.resumed,
         model=model,
     )

@@ -1,0 +1,221 @@
+"""MNIST benchmark on the real data: accuracy of the project defaults, throughput against keras-io's
+``mnist_convnet`` trained by a plain Keras script, and the cost of MLflow tracking.
+
+    python benchmarks/mnist.py --data-dir ../shared/data            # everything (~40 min on 2 cores)
+    python benchmarks/mnist.py --data-dir ../shared/data --skip-accuracy --repeats 3
+
+Every measurement runs in its own process (fresh TensorFlow) and its own MLflow store. The throughput and
+overhead runs are interleaved, rotating their order each repeat, so drifting machine load hits all alike;
+the table reports medians. Results go to ``benchmarks/results/mnist.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results" / "mnist.md"
+
+#: keras-io examples/vision/mnist_convnet.py expressed as overrides of the project's CNN builder.
+KERAS_IO_CONVNET = [
+    "model.convs_per_block=1",
+    "model.padding='valid'",
+    "model.batch_norm=false",
+    "model.block_dropout=0.0",
+    "model.dense_units=[]",
+    "model.dropout=0.5",
+    "model.initializer='glorot_uniform'",
+    "training.early_stopping.enabled=false",
+]
+
+
+def plain_keras_io(data_dir: Path, epochs: int) -> dict[str, float]:
+    """keras-io's mnist_convnet, verbatim but for the data loading (the same IDX files, no download)."""
+    import keras
+    import numpy as np
+    from keras import layers
+
+    from keraslab.data.mnist import read_local
+
+    (x_train, y_train), (x_test, y_test) = read_local(data_dir, "train"), read_local(data_dir, "test")
+    x_train, x_test = x_train.astype("float32") / 255, x_test.astype("float32") / 255
+    num_classes, input_shape = 10, (28, 28, 1)
+    y_train, y_test = keras.utils.to_categorical(y_train, num_classes), keras.utils.to_categorical(y_test, num_classes)
+    model = keras.Sequential(
+        [
+            keras.Input(shape=input_shape),
+            layers.Conv2D(32, kernel_size=(3, 3), activation="relu"),
+            layers.MaxPooling2D(pool_size=(2, 2)),
+            layers.Conv2D(64, kernel_size=(3, 3), activation="relu"),
+            layers.MaxPooling2D(pool_size=(2, 2)),
+            layers.Flatten(),
+            layers.Dropout(0.5),
+            layers.Dense(num_classes, activation="softmax"),
+        ]
+    )
+    model.compile(loss="categorical_crossentropy", optimizer="adam", metrics=["accuracy"])
+    started = time.perf_counter()
+    model.fit(x_train, y_train, batch_size=128, epochs=epochs, validation_split=0.1, verbose=2)
+    fit_seconds = time.perf_counter() - started
+    score = model.evaluate(x_test, y_test, verbose=0)
+    n_train = int(len(x_train) * 0.9)
+    return {
+        "fit_seconds": fit_seconds,
+        "samples_per_second": n_train * epochs / fit_seconds,
+        "test_accuracy": float(score[1]),
+        "params": float(np.sum([w.size for w in model.get_weights()])),
+    }
+
+
+def keraslab_cli(project: str, data_dir: Path, overrides: list[str], track: bool = True) -> dict[str, float]:
+    """Run ``keraslab train`` in a fresh process and store; read its numbers back from MLflow."""
+    with tempfile.TemporaryDirectory(prefix="keraslab-bench-") as cwd:
+        command = [sys.executable, "-m", "keraslab", "train", project, "--data-dir", str(data_dir)]
+        command += [arg for o in overrides for arg in ("--set", o)]
+        command += [] if track else ["--no-track"]
+        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+        env.pop("MLFLOW_TRACKING_URI", None)
+        started = time.perf_counter()
+        done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True)
+        wall = time.perf_counter() - started
+        if done.returncode:
+            raise RuntimeError(f"{' '.join(command)} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
+        result = {"wall_seconds": wall}
+        if track:
+            from mlflow import MlflowClient
+
+            client = MlflowClient(f"sqlite:///{cwd}/mlruns/mlflow.db")
+            (run,) = client.search_runs([client.get_experiment_by_name(project.replace("_", "-")).experiment_id])
+            result |= run.data.metrics
+            result["epochs"] = len(client.get_metric_history(run.info.run_id, "loss"))
+        return result
+
+
+def worker(kind: str, data_dir: Path, epochs: int) -> dict[str, float]:
+    if kind == "plain":
+        return plain_keras_io(data_dir, epochs)
+    overrides = [*KERAS_IO_CONVNET, f"training.epochs={epochs}"]
+    return keraslab_cli("mnist-cnn", data_dir, overrides, track=kind == "tracked")
+
+
+def spawn(kind: str, data_dir: Path, epochs: int) -> dict[str, float]:
+    """One measurement in its own Python process (fresh TensorFlow state)."""
+    command = [sys.executable, __file__, "--worker", kind, "--data-dir", str(data_dir), "--epochs", str(epochs)]
+    done = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+    if done.returncode:
+        raise RuntimeError(f"worker {kind} failed:\n{done.stderr[-4000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def throughput_and_overhead(data_dir: Path, repeats: int, epochs: int) -> tuple[list[str], dict[str, list[dict]]]:
+    kinds = ["plain", "tracked", "untracked"]
+    samples: dict[str, list[dict]] = {k: [] for k in kinds}
+    for r in range(repeats):
+        order = kinds[r % 3 :] + kinds[: r % 3]
+        for kind in order:
+            started = time.perf_counter()
+            samples[kind].append(spawn(kind, data_dir, epochs))
+            samples[kind][-1].setdefault("wall_seconds", time.perf_counter() - started)
+            print(f"repeat {r + 1}/{repeats} {kind}: {samples[kind][-1]}", flush=True)
+    med = {k: {key: statistics.median(s[key] for s in v) for key in v[0]} for k, v in samples.items()}
+    ratio = med["tracked"]["train_samples_per_second"] / med["plain"]["samples_per_second"]
+    ratios = [t["train_samples_per_second"] / p["samples_per_second"] for t, p in
+              zip(samples["tracked"], samples["plain"], strict=True)]  # fmt: skip
+    overhead = med["tracked"]["wall_seconds"] / med["untracked"]["wall_seconds"] - 1
+    walls = {k: ", ".join(f"{s['wall_seconds']:.1f}" for s in samples[k]) for k in ("tracked", "untracked")}
+    rows = [
+        "## Throughput: keras-io mnist_convnet, plain Keras script vs `keraslab train` (tracking on)",
+        "",
+        f"{epochs} epochs each, {repeats} repeats interleaved; samples/s = 54,000 training images × epochs / fit time.",
+        "",
+        "| runner | median samples/s | median fit s | median test acc |",
+        "|---|---:|---:|---:|",
+        f"| plain Keras script (keras-io) | {med['plain']['samples_per_second']:,.0f} | "
+        f"{med['plain']['fit_seconds']:.1f} | {med['plain']['test_accuracy']:.4f} |",
+        f"| `keraslab train` (tracking on) | {med['tracked']['train_samples_per_second']:,.0f} | "
+        f"{med['tracked']['fit_seconds']:.1f} | {med['tracked']['test_accuracy']:.4f} |",
+        "",
+        f"**Ratio keraslab / plain: {ratio:.2f}** (median of samples/s; per-repeat ratios "
+        f"{', '.join(f'{x:.2f}' for x in ratios)}; target ≥ 1.0)",
+        "",
+        "## Tracking overhead: the same `keraslab train` run, tracking on vs `--no-track`",
+        "",
+        "| tracking | median wall s (whole process) | runs |",
+        "|---|---:|---|",
+        f"| on | {med['tracked']['wall_seconds']:.1f} | {walls['tracked']} |",
+        f"| off | {med['untracked']['wall_seconds']:.1f} | {walls['untracked']} |",
+        "",
+        f"**Overhead: {overhead:+.1%}** of wall time (target ≤ 3 %)",
+    ]
+    return rows, samples
+
+
+def accuracy(data_dir: Path) -> list[str]:
+    rows = [
+        "## Accuracy with the project defaults (`keraslab train PROJECT --data-dir ...`)",
+        "",
+        "| project | test accuracy | target | anchor | epochs run | wall time |",
+        "|---|---:|---:|---|---:|---:|",
+    ]
+    targets = {
+        "mnist-cnn": (0.993, "keras-io mnist_convnet 99.22 %"),
+        "mnist-mlp": (0.983, "TF quickstart MLP ~97.7 %"),
+    }
+    for project, (target, anchor) in targets.items():
+        result = keraslab_cli(project, data_dir, [])
+        acc = result["test_accuracy"]
+        verdict = "✅" if acc >= target else "❌"
+        rows.append(
+            f"| {project} | {acc:.2%} {verdict} | ≥ {target:.1%} | {anchor} | {result['epochs']:.0f} | "
+            f"{result['wall_seconds'] / 60:.1f} min |"
+        )
+        print(rows[-1], flush=True)
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data-dir", type=Path, default=ROOT.parent / "shared" / "data")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--epochs", type=int, default=3, help="epochs per throughput run")
+    parser.add_argument("--skip-accuracy", action="store_true")
+    parser.add_argument("--skip-throughput", action="store_true")
+    parser.add_argument("--worker", choices=["plain", "tracked", "untracked"], help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    data_dir = args.data_dir.resolve()
+    if args.worker:
+        print(json.dumps(worker(args.worker, data_dir, args.epochs)))
+        return
+
+    import platform
+
+    header = [
+        "# MNIST benchmark",
+        "",
+        f"`python benchmarks/mnist.py --data-dir {args.data_dir} --repeats {args.repeats} --epochs {args.epochs}`  ",
+        f"{time.strftime('%Y-%m-%d %H:%M')}, {platform.machine()}, {os.cpu_count()} CPU cores, no GPU. "
+        "The machine was shared with other jobs while measuring; ratios come from interleaved runs.",
+        "",
+    ]
+    sections = []
+    if not args.skip_throughput:
+        rows, _ = throughput_and_overhead(data_dir, args.repeats, args.epochs)
+        sections += [*rows, ""]
+    if not args.skip_accuracy:
+        sections += [*accuracy(data_dir), ""]
+    text = "\n".join(header + sections)
+    print(text)
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(text)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,67 @@
+"""The CLI: fast commands stay TensorFlow-free, bad input exits 2 with the reason, train -> runs."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from keraslab.cli import app
+
+runner = CliRunner()
+
+
+def test_projects_and_help_never_import_tensorflow() -> None:
+    code = (
+        "import sys\n"
+        "from typer.testing import CliRunner\n"
+        "from keraslab.cli import app\n"
+        "for args in (['projects'], ['--help'], ['train', '--help']):\n"
+        "    result = CliRunner().invoke(app, args)\n"
+        "    assert result.exit_code == 0, result.output\n"
+        "heavy = [m for m in ('tensorflow', 'keras', 'mlflow') if m in sys.modules]\n"
+        "assert not heavy, heavy\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+
+
+def test_projects_table_lists_both_mnist_projects() -> None:
+    result = runner.invoke(app, ["projects"])
+    assert result.exit_code == 0
+    assert "mnist-cnn" in result.output and "mnist-mlp" in result.output
+
+
+def test_bad_override_exits_2_naming_key_and_allowed_values(workdir: Path) -> None:
+    result = runner.invoke(app, ["train", "mnist-mlp", "--set", "model.optimizer=adamw"])
+    assert result.exit_code == 2
+    assert "model.optimizer = 'adamw'" in result.stderr and "sgd_momentum" in result.stderr
+    assert not (workdir / "mlruns").exists()  # failed before anything was created
+
+
+def test_unknown_project_exits_2_listing_known(workdir: Path) -> None:
+    result = runner.invoke(app, ["train", "mnist_rnn"])
+    assert result.exit_code == 2 and "mnist-cnn" in result.stderr
+
+
+def test_missing_data_exits_2_naming_the_files(workdir: Path) -> None:
+    (workdir / "empty").mkdir()
+    result = runner.invoke(app, ["train", "mnist-mlp", "--data-dir", str(workdir / "empty")])
+    assert result.exit_code == 2 and "train-images-idx3-ubyte.gz" in result.stderr
+
+
+def test_train_then_runs_table(workdir: Path, mnist_dir: Path) -> None:
+    args = ["train", "mnist-mlp", "--epochs", "1", "--seed", "3", "--data-dir", str(mnist_dir),
+            "--set", "model.hidden_layers=1", "--set", "model.units=16", "--experiment", "cli-test"]  # fmt: skip
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "test_accuracy" in result.output and "MLflow run" in result.output
+
+    listing = runner.invoke(app, ["runs", "mnist-mlp", "--experiment", "cli-test"])
+    assert listing.exit_code == 0, listing.output
+    assert "FINISHED" in listing.output and "test_accuracy" in listing.output
+
+    missing = runner.invoke(app, ["runs", "mnist-cnn"])
+    assert missing.exit_code == 1 and "train the project first" in missing.stderr

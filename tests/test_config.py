@@ -1,0 +1,78 @@
+"""Project specs: validation errors name key, value and what is allowed; overrides; name resolution."""
+
+from __future__ import annotations
+
+import pytest
+
+from keraslab import registry
+from keraslab.config import ConfigError, apply_overrides, parse_override, to_toml
+
+
+def test_projects_load_and_resolve_names_with_dash_or_underscore() -> None:
+    assert registry.load("mnist-cnn").name == "mnist-cnn"
+    assert registry.load("MNIST_cnn").model.builder == "cnn"
+    assert {p.name for p in registry.all_projects()} >= {"mnist-mlp", "mnist-cnn"}
+
+
+def test_unknown_project_lists_the_known_ones() -> None:
+    with pytest.raises(ConfigError, match=r"unknown project 'mnist-rnn'.*mnist-cnn.*mnist-mlp"):
+        registry.load("mnist-rnn")
+
+
+@pytest.mark.parametrize(
+    ("override", "expected"),
+    [
+        ("training.epochs=3", (["training", "epochs"], 3)),
+        ("model.units=[64, 32]", (["model", "units"], [64, 32])),
+        ("model.activation=gelu", (["model", "activation"], "gelu")),
+        ("model.learning_rate=1e-4", (["model", "learning_rate"], 1e-4)),
+        ("data.cache=false", (["data", "cache"], False)),
+        ("model.optimizer='sgd'", (["model", "optimizer"], "sgd")),
+    ],
+)
+def test_parse_override(override: str, expected: tuple) -> None:
+    assert parse_override(override) == expected
+
+
+def test_overrides_reach_the_spec_and_builder_params() -> None:
+    spec = registry.load("mnist-mlp", ["training.epochs=3", "model.units=256", "model.hidden_layers=3"])
+    assert spec.training.epochs == 3
+    params = spec.builder_params()
+    assert params["units"] == 256 and params["hidden_layers"] == 3
+    assert params["dropout"] == 0.2  # from the project file
+    assert params["initializer"] == "glorot_uniform"  # the builder's default
+
+
+@pytest.mark.parametrize(
+    ("override", "needles"),
+    [
+        ("training.epoch=3", ["training.epoch", "unknown key", "allowed:", "epochs"]),
+        ("training.epochs=0", ["training.epochs = 0", "greater than or equal to 1"]),
+        ("model.activation=swish", ["model.activation = 'swish'", "relu", "gelu"]),
+        ("model.unit=64", ["model.unit", "unknown key", "hidden_layers", "units"]),
+        ("model.units=[64, 32, 16]", ["units has 3 widths but hidden_layers = 2"]),
+        ("model.builder=resnet", ["'resnet' is not a known builder", "cnn", "mlp"]),
+        ("training.strategy=tpu", ["training.strategy = 'tpu'", "mirrored"]),
+        ("task=regression", ["task = 'regression' is not a known task", "classification"]),
+    ],
+)
+def test_bad_values_fail_with_key_value_and_what_is_allowed(override: str, needles: list[str]) -> None:
+    with pytest.raises(ConfigError) as excinfo:
+        registry.load("mnist-mlp", [override])
+    for needle in needles:
+        assert needle in str(excinfo.value)
+
+
+def test_malformed_override_and_scalar_as_table() -> None:
+    with pytest.raises(ConfigError, match=r"not of the form key\.path=value"):
+        apply_overrides({}, ["epochs"])
+    with pytest.raises(ConfigError, match=r"training\.epochs is a value"):
+        apply_overrides({"training": {"epochs": 3}}, ["training.epochs.max=4"])
+
+
+def test_resolved_config_round_trips_through_toml() -> None:
+    import tomllib
+
+    spec = registry.load("mnist-cnn")
+    dumped = spec.model_dump(mode="json")
+    assert tomllib.loads(to_toml(dumped)) == {k: v for k, v in dumped.items() if v is not None}
