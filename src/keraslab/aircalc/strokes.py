@@ -1,0 +1,111 @@
+"""Operator symbols drawn as pen strokes, as a hand would: random slant, proportions, jitter, curvature,
+stroke order and direction, and pen thickness. Deterministic for a given ``numpy`` generator.
+
+Coordinates are in *line units*: a digit of the line is 1 tall, y grows downwards. Symbols keep their
+natural size in that frame (a minus is about half a digit wide, a decimal point a dot), which
+``normalise.normalise_strokes`` preserves.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from keraslab.aircalc.normalise import normalise_strokes
+from keraslab.aircalc.raster import Stroke
+from keraslab.aircalc.symbols import OPERATORS
+
+THICKNESS = (0.08, 0.2)  # pen width range, relative to the line height
+
+
+def line(rng: np.random.Generator, start: tuple[float, float], end: tuple[float, float], bend: float) -> Stroke:
+    """A slightly curved pen line: a quadratic Bézier whose middle is pushed sideways by ``bend`` × length."""
+    p0, p2 = np.asarray(start, float), np.asarray(end, float)
+    direction = p2 - p0
+    normal = np.array([-direction[1], direction[0]])
+    p1 = (p0 + p2) / 2 + normal * rng.normal(0.0, bend)
+    t = np.linspace(0.0, 1.0, 12)[:, None]
+    return (1 - t) ** 2 * p0 + 2 * (1 - t) * t * p1 + t**2 * p2
+
+
+def arc(rng: np.random.Generator, height: float, bulge: float, opening: int) -> Stroke:
+    """A parenthesis: an arc ``height`` tall bulging ``bulge`` to the left (``opening=1``) or right (-1)."""
+    t = np.linspace(-1.0, 1.0, 16)
+    x = opening * bulge * (t**2 - 1) + rng.normal(0, 0.01)
+    return np.stack([x, height / 2 * t * (1 + rng.normal(0, 0.03))], axis=1)
+
+
+def dot(rng: np.random.Generator, radius: float) -> Stroke:
+    """A decimal point or a ÷ dot: a single pen touch or a tiny scribble."""
+    if radius < 0.01:
+        return np.zeros((1, 2))
+    angles = np.linspace(0, 2 * np.pi * rng.uniform(0.8, 1.3), 8)
+    return radius * np.stack([np.cos(angles), np.sin(angles)], axis=1)
+
+
+def cross(rng: np.random.Generator, angle: float) -> list[Stroke]:
+    """``+`` (angle 0) or ``×`` (angle 45°): two crossing lines of random lengths and crossing point."""
+    a, b = rng.uniform(0.4, 0.8), rng.uniform(0.4, 0.8)
+    if angle:  # × arms are about equal
+        b = a * rng.uniform(0.85, 1.15)
+    u, v = rng.uniform(0.35, 0.65, size=2)
+    bend = 0.05
+    return [line(rng, (-a * u, 0), (a * (1 - u), 0), bend), line(rng, (0, -b * v), (0, b * (1 - v)), bend)]
+
+
+def symbol_strokes(symbol: str, rng: np.random.Generator) -> list[Stroke]:
+    """The strokes of operator ``symbol`` (one of ``OPERATORS``), in line units, randomly drawn."""
+    rotation = rng.normal(0.0, 0.07)
+    if symbol == "+":
+        strokes = cross(rng, 0.0)
+    elif symbol == "×":
+        strokes, rotation = cross(rng, np.pi / 4), np.pi / 4 + rng.uniform(-0.2, 0.2)
+    elif symbol == "-":
+        width = rng.uniform(0.35, 0.8)
+        strokes = [line(rng, (-width / 2, 0), (width / 2, 0), 0.04)]
+    elif symbol == "÷":
+        width, gap = rng.uniform(0.4, 0.8), rng.uniform(0.15, 0.3)
+        radius = rng.uniform(0.0, 0.04)
+        above, below = dot(rng, radius), dot(rng, radius)
+        strokes = [
+            line(rng, (-width / 2, 0), (width / 2, 0), 0.04),
+            above + np.array([rng.normal(0, 0.04), -gap]),
+            below + np.array([rng.normal(0, 0.04), gap]),
+        ]
+    elif symbol == "/":
+        height, lean = rng.uniform(0.85, 1.2), np.tan(rng.uniform(0.5, 1.0))
+        strokes = [line(rng, (-lean * height / 2, height / 2), (lean * height / 2, -height / 2), 0.03)]
+        rotation = 0.0
+    elif symbol in "()":
+        height = rng.uniform(0.9, 1.25)
+        strokes = [arc(rng, height, height * rng.uniform(0.12, 0.3), 1 if symbol == "(" else -1)]
+    elif symbol == ".":
+        strokes = [dot(rng, rng.uniform(0.0, 0.05))]
+    else:
+        raise ValueError(f"{symbol!r} is not a generated symbol; expected one of {' '.join(OPERATORS)}")
+    return handwritten(rng, strokes, rotation)
+
+
+def handwritten(rng: np.random.Generator, strokes: list[Stroke], rotation: float) -> list[Stroke]:
+    """Rotate, slant, stretch and jitter the strokes; shuffle their order and direction."""
+    slant = rng.normal(0.0, 0.12)
+    c, s = np.cos(rotation), np.sin(rotation)
+    matrix = np.array([[1.0, -slant], [0.0, 1.0]]) @ np.array([[c, -s], [s, c]])
+    matrix = matrix * rng.uniform(0.9, 1.1, size=(2, 1))
+    out = []
+    for stroke in strokes:
+        points = stroke @ matrix.T + rng.normal(0.0, 0.008, size=stroke.shape)
+        out.append(points[::-1] if rng.random() < 0.5 else points)
+    order = rng.permutation(len(out))
+    return [out[i] for i in order]
+
+
+def operator_images(symbols: tuple[str, ...], per_symbol: int, seed: int) -> tuple[np.ndarray, list[str]]:
+    """``per_symbol`` 28×28 uint8 images of each of ``symbols`` (generator seeded by ``seed``), in order."""
+    rng = np.random.default_rng(seed)
+    images, labels = [], []
+    for symbol in symbols:
+        for _ in range(per_symbol):
+            thickness = rng.uniform(*THICKNESS)
+            images.append(normalise_strokes(symbol_strokes(symbol, rng), 1.0, thickness))
+            labels.append(symbol)
+    return (np.stack(images) * 255).round().astype(np.uint8), labels

@@ -1,0 +1,95 @@
+"""AirCalc symbols: MNIST digits (the official files, via ``keraslab.data.mnist``) plus generated operators.
+
+Operators are drawn by ``keraslab.aircalc.strokes`` with one seed per split — training ``seed``,
+validation ``seed + 1``, test ``seed + 2`` — so the test operators come from a generator state the model
+never saw. A fraction of the training digits is shrunk (``digit_scale_min``), as a digit written smaller
+than the line is drawn by ``keraslab.aircalc.normalise`` at the line's scale.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from keraslab.aircalc.normalise import normalise_patch
+from keraslab.aircalc.strokes import operator_images
+from keraslab.aircalc.symbols import CLASS_NAMES, INDEX, OPERATORS
+from keraslab.data import mnist
+from keraslab.data.splits import DataInfo, Splits
+
+if TYPE_CHECKING:
+    from keraslab.config import DataSpec
+
+
+class Options(BaseModel):
+    """``[data.options]`` of an aircalc project."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    operators_per_class: int = Field(5000, ge=1, description="generated training images per operator")
+    test_operators_per_class: int = Field(1000, ge=1, description="generated test images per operator")
+    digit_scale_min: float = Field(0.7, gt=0.2, le=1.0, description="smallest size of a shrunk training digit")
+    digit_scale_fraction: float = Field(0.3, ge=0.0, le=1.0, description="fraction of training digits shrunk")
+    max_digits: int | None = Field(None, ge=1, description="use only this many training digits (quick runs)")
+
+
+def options(spec: DataSpec) -> Options:
+    from keraslab.config import ConfigError, format_errors
+
+    try:
+        return Options.model_validate(spec.options)
+    except ValidationError as exc:
+        details = format_errors(exc, Options, spec.options, prefix="data.options.")
+        raise ConfigError(f"dataset aircalc: invalid options\n{details}") from None
+
+
+def load(spec: DataSpec, data_dir: Path | None, seed: int) -> Splits:
+    """Digits and operators, shuffled together; labels index ``CLASS_NAMES`` (digits keep MNIST's)."""
+    opts = options(spec)
+    digits = mnist.load(spec, data_dir, seed)
+    rng = np.random.default_rng(seed)
+    x_digits, y_digits = digits.x_train[: opts.max_digits], digits.y_train[: opts.max_digits]
+    x_digits = shrink_some(x_digits, opts.digit_scale_fraction, opts.digit_scale_min, rng)
+    n_val = round(opts.operators_per_class * spec.validation_split) if len(digits.x_val) else 0
+    x_train, y_train = with_operators(x_digits, y_digits, opts.operators_per_class, seed, rng)
+    x_val, y_val = with_operators(digits.x_val, digits.y_val, n_val, seed + 1, rng)
+    x_test, y_test = with_operators(digits.x_test, digits.y_test, opts.test_operators_per_class, seed + 2, None)
+    info = DataInfo(
+        source=f"{digits.info.source} + generated operators",
+        model_params={"input_shape": (28, 28, 1), "num_classes": len(CLASS_NAMES)},
+        class_names=list(CLASS_NAMES),
+        sizes={"train": len(x_train), "validation": len(x_val), "test": len(x_test)},
+        extra={"operator_seeds": {"train": seed, "validation": seed + 1, "test": seed + 2}},
+    )
+    return Splits(x_train, y_train, x_val, y_val, x_test, y_test, info)
+
+
+def with_operators(
+    x: np.ndarray, y: np.ndarray, per_class: int, seed: int, rng: np.random.Generator | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Append ``per_class`` generated images of each operator; shuffle with ``rng`` (None: keep order)."""
+    if per_class:
+        images, labels = operator_images(OPERATORS, per_class, seed)
+        x = np.concatenate([x, images[..., None]])
+        y = np.concatenate([y, np.array([INDEX[label] for label in labels], np.int64)])
+    if rng is not None:
+        order = rng.permutation(len(x))
+        x, y = x[order], y[order]
+    return x, y
+
+
+def shrink_some(x: np.ndarray, fraction: float, smallest: float, rng: np.random.Generator) -> np.ndarray:
+    """Redraw a random ``fraction`` of the digits at a random size in [smallest, 1] of the line height."""
+    x = x.copy()
+    for i in np.flatnonzero(rng.random(len(x)) < fraction):
+        ink = x[i, :, :, 0].astype(np.float32) / 255.0
+        rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
+        if len(rows) == 0:
+            continue
+        crop = ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+        line = max(crop.shape) / rng.uniform(smallest, 1.0)
+        x[i, :, :, 0] = (normalise_patch(crop, line) * 255).round().astype(np.uint8)
+    return x
