@@ -1,0 +1,46 @@
+"""Serving: every model keraslab logs is an MLflow pyfunc that carries its task's pre- and post-processing.
+
+``log_model`` (called once by the trainer) saves the Keras model as a ``.keras`` artifact inside a pyfunc
+built by the task's wrapper (``keraslab.serving.wrappers``). ``keraslab serve`` runs MLflow's own scoring
+server on it, ``keraslab predict`` the same model offline, ``keraslab export`` a TF SavedModel.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import keras
+
+    from keraslab.config import ProjectSpec
+    from keraslab.data import Splits
+    from keraslab.tracking.runs import RunTracker
+
+
+def log_model(
+    tracker: RunTracker, spec: ProjectSpec, splits: Splits, model: keras.Model, register: str | None
+) -> str | None:
+    """Log ``model`` as the run's pyfunc model named ``model`` (and register it); returns its URI."""
+    if not tracker.enabled:
+        return None
+    import mlflow
+
+    from keraslab.serving import wrappers
+    from keraslab.serving.pyfunc import KERAS_ARTIFACT, requirements
+
+    served = wrappers.get(spec.task).wrapper(spec, splits, model)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "model.keras"
+        model.save(path)
+        info = mlflow.pyfunc.log_model(
+            name="model",
+            python_model=served.python_model,
+            artifacts={KERAS_ARTIFACT: str(path)},
+            signature=served.signature,
+            input_example=served.input_example,
+            pip_requirements=requirements(),
+            registered_model_name=register,
+        )
+    return info.model_uri

@@ -1,0 +1,150 @@
+"""CLI commands ``serve``, ``predict`` and ``export`` (TensorFlow and MLflow are imported inside them)."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import typer
+
+from keraslab.serving.server import ModelNotFound, model_uri
+
+ModelArgument = Annotated[
+    str,
+    typer.Argument(
+        help="A run id, runs:/RUN/model, models:/NAME/VERSION, models:/NAME@ALIAS, a logged model id (m-…) "
+        "or a model folder."
+    ),
+]
+TrackingUri = Annotated[
+    str | None, typer.Option("--tracking-uri", help="MLflow tracking URI [default: $MLFLOW_TRACKING_URI or ./mlruns].")
+]
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg"}
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(serve)
+    app.command()(predict)
+    app.command()(export)
+
+
+def _resolve(model: str, tracking: str | None) -> tuple[str, str]:
+    from keraslab.cli import fail
+    from keraslab.tracking.store import tracking_uri
+
+    try:
+        return model_uri(model), tracking_uri(tracking)
+    except ModelNotFound as exc:
+        raise fail(str(exc)) from None
+
+
+def serve(
+    model: ModelArgument,
+    host: Annotated[str, typer.Option(help="Interface to bind (keep 127.0.0.1 unless you mean it).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 5001,
+    workers: Annotated[int, typer.Option(help="uvicorn worker processes.")] = 1,
+    tracking_uri: TrackingUri = None,
+) -> None:
+    """Serve a logged model with MLflow's scoring server (local environment): POST JSON to /invocations."""
+    from keraslab.cli import console
+    from keraslab.serving.server import serve_command, server_env
+
+    uri, tracking = _resolve(model, tracking_uri)
+    env = server_env(tracking)
+    console.print(f"serving {uri} on http://{host}:{port}/invocations (store: {tracking}); Ctrl-C to stop")
+    try:
+        raise typer.Exit(subprocess.call(serve_command(uri, host, port, env, workers), env=env))
+    except KeyboardInterrupt:
+        raise typer.Exit(0) from None
+
+
+def predict(
+    model: ModelArgument,
+    files: Annotated[list[Path], typer.Argument(help="PNG/JPEG images or .npy arrays (one item or a batch).")],
+    tracking_uri: TrackingUri = None,
+) -> None:
+    """Predict offline with the served model (same pre/post-processing as `serve`) and print a table."""
+    import mlflow
+    import pandas as pd
+    from mlflow.exceptions import MlflowException
+    from rich.table import Table
+
+    from keraslab.cli import console, fail
+
+    uri, tracking = _resolve(model, tracking_uri)
+    mlflow.set_tracking_uri(tracking)
+    rows, sources = [], []
+    for path in files:
+        for index, row in enumerate(_rows(path)):
+            rows.append(row)
+            sources.append(path.name if index == 0 else f"{path.name}[{index}]")
+    try:
+        result = mlflow.pyfunc.load_model(uri).predict(pd.DataFrame(rows))
+    except MlflowException as exc:
+        raise fail(exc.message) from None
+    table = Table(title=f"predictions of {uri}")
+    table.add_column("file")
+    frame = result if isinstance(result, pd.DataFrame) else pd.DataFrame({"output": list(result)})
+    for column in frame.columns:
+        table.add_column(str(column), justify="right")
+    for source, values in zip(sources, frame.itertuples(index=False), strict=True):
+        table.add_row(source, *(_cell(v) for v in values))
+    console.print(table)
+
+
+def _rows(path: Path) -> list[dict[str, Any]]:
+    """One request row per image, per .npy item (a 3-D or deeper .npy is a batch of 2-D items)."""
+    import base64
+
+    import numpy as np
+
+    from keraslab.cli import fail
+
+    if not path.is_file():
+        raise fail(f"{path}: file not found")
+    suffix = path.suffix.lower()
+    if suffix in IMAGE_SUFFIXES:
+        return [{"image": base64.b64encode(path.read_bytes()).decode("ascii")}]
+    if suffix != ".npy":
+        raise fail(f"{path}: expected a .png, .jpg, .jpeg or .npy file")
+    try:
+        array = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise fail(f"{path}: not a readable .npy array ({exc})") from None
+    items = array if array.ndim >= 3 else array[None]
+    return [{"array": item.tolist()} for item in items]
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4f}"
+    if isinstance(value, list | tuple):
+        return " ".join(f"{v:.2f}" if isinstance(v, float) else str(v) for v in value)
+    return str(value)
+
+
+def export(
+    model: ModelArgument,
+    directory: Annotated[Path, typer.Argument(help="Output folder (must not exist yet).")],
+    format_: Annotated[Literal["saved_model"], typer.Option("--format", help="Export format.")] = "saved_model",
+    tracking_uri: TrackingUri = None,
+) -> None:
+    """Export the model's network as a TF SavedModel (signature serving_default) for TF Serving, verified."""
+    import mlflow
+
+    from keraslab.cli import console, fail
+    from keraslab.serving.export import SIGNATURE, export_saved_model
+
+    uri, tracking = _resolve(model, tracking_uri)
+    if directory.exists():
+        raise fail(f"{directory} already exists; choose a new folder")
+    mlflow.set_tracking_uri(tracking)
+    try:
+        check = export_saved_model(uri, directory)
+    except (ValueError, RuntimeError) as exc:
+        raise fail(str(exc)) from None
+    console.print(
+        f"SavedModel written to {check.directory} (signature {SIGNATURE}, input (N, "
+        f"{', '.join(map(str, check.input_shape))})); reloaded, max |difference| {check.max_abs_difference:.2g}"
+    )
