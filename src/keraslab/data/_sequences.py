@@ -90,7 +90,7 @@ def validation_mask(y: np.ndarray, groups: np.ndarray | None, fraction: float, s
 def class_weights(y: np.ndarray, num_classes: int) -> list[float]:
     """Inverse-frequency weights ``n / (k * count)``, so every class carries the same total weight."""
     counts = np.bincount(y, minlength=num_classes).astype(np.float64)
-    return [len(y) / (num_classes * c) if c else 0.0 for c in counts]
+    return [float(len(y) / (num_classes * c)) if c else 0.0 for c in counts]
 
 
 def make_splits(
