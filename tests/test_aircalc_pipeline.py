@@ -1,0 +1,158 @@
+"""AirCalc without a trained network: generator, rasteriser, segmenter and the full pipeline on traces and
+images, read by a template classifier (nearest normalised template of a small pen "font")."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from keraslab.aircalc.inputs import InputError, parse_trace
+from keraslab.aircalc.normalise import normalise_strokes
+from keraslab.aircalc.pipeline import AirCalc
+from keraslab.aircalc.raster import rasterise
+from keraslab.aircalc.segment import group_units, stroke_boxes
+from keraslab.aircalc.strokes import operator_images
+from keraslab.aircalc.symbols import CLASS_NAMES, OPERATORS
+
+# A pen "font" in line units (a digit is 1 tall, y down): the strokes a test draws for each symbol.
+FONT: dict[str, list[list[tuple[float, float]]]] = {
+    "1": [[(0.05, 0.1), (0.15, 0.0), (0.15, 1.0)]],
+    "2": [[(0.0, 0.2), (0.2, 0.0), (0.45, 0.05), (0.5, 0.3), (0.0, 1.0), (0.55, 1.0)]],
+    "3": [[(0.0, 0.05), (0.5, 0.05), (0.2, 0.45), (0.5, 0.7), (0.35, 1.0), (0.0, 0.9)]],
+    "7": [[(0.0, 0.0), (0.55, 0.0), (0.2, 1.0)]],
+    "+": [[(0.0, 0.5), (0.5, 0.5)], [(0.25, 0.25), (0.25, 0.75)]],
+    "-": [[(0.0, 0.5), (0.5, 0.5)]],
+    "×": [[(0.0, 0.3), (0.4, 0.7)], [(0.4, 0.3), (0.0, 0.7)]],
+    "÷": [[(0.0, 0.5), (0.5, 0.5)], [(0.25, 0.3)], [(0.25, 0.7)]],
+    "(": [[(0.3, 0.0), (0.08, 0.3), (0.05, 0.6), (0.3, 1.05)]],
+    ")": [[(0.0, 0.0), (0.22, 0.3), (0.25, 0.6), (0.0, 1.05)]],
+    ".": [[(0.05, 0.95)]],
+}
+
+
+def trace_of(text: str, height: float = 80.0, origin: tuple[float, float] = (30.0, 40.0)) -> list[list[list[float]]]:
+    """``text`` written left to right in the font, ``height`` pixels per line: a JSON-like trace."""
+    strokes, x = [], 0.0
+    for char in text:
+        glyph = FONT[char]
+        width = max(p[0] for s in glyph for p in s)
+        for stroke in glyph:
+            strokes.append([[origin[0] + (x + px) * height, origin[1] + py * height] for px, py in stroke])
+        x += width + 0.35
+    return strokes
+
+
+def template_classifier() -> tuple[np.ndarray, list[int]]:
+    """Templates: each font symbol normalised as a one-symbol expression of line height 1."""
+    templates, classes = [], []
+    for char, glyph in FONT.items():
+        templates.append(normalise_strokes([np.asarray(s, float) for s in glyph], 1.0))
+        classes.append(CLASS_NAMES.index(char))
+    return np.stack(templates), classes
+
+
+def classify_by_template(images: np.ndarray) -> np.ndarray:
+    templates, classes = template_classifier()
+    distance = ((images[:, None] - templates[None]) ** 2).sum(axis=(2, 3))
+    scores = np.exp(-(distance - distance.min(axis=1, keepdims=True)) / 4.0)
+    probabilities = np.full((len(images), len(CLASS_NAMES)), 1e-6)
+    probabilities[:, classes] = scores
+    return probabilities / probabilities.sum(axis=1, keepdims=True)
+
+
+def test_generator_is_deterministic_per_seed() -> None:
+    a, labels = operator_images(OPERATORS, 3, seed=7)
+    b, _ = operator_images(OPERATORS, 3, seed=7)
+    c, _ = operator_images(OPERATORS, 3, seed=8)
+    assert a.shape == (24, 28, 28) and a.dtype == np.uint8
+    assert labels == [s for s in OPERATORS for _ in range(3)]
+    assert np.array_equal(a, b)
+    assert not np.array_equal(a, c)
+
+
+def test_generated_symbols_keep_their_size() -> None:
+    images, labels = operator_images(OPERATORS, 20, seed=1)
+    ink = (images > 64).reshape(len(images), -1).sum(axis=1)
+    by_symbol = {s: np.median(ink[[i for i, lab in enumerate(labels) if lab == s]]) for s in OPERATORS}
+    assert by_symbol["."] < by_symbol["-"] < by_symbol["+"]
+    rows = [np.flatnonzero((im > 64).any(axis=1)) for im in images]
+    heights = {s: np.median([r[-1] - r[0] + 1 for r, lab in zip(rows, labels, strict=True) if lab == s]) for s in "-("}
+    assert heights["-"] <= 5 and heights["("] >= 18  # a minus stays a thin bar, a parenthesis fills the line
+
+
+def test_rasteriser_draws_thick_antialiased_lines() -> None:
+    image = rasterise([np.array([[2.0, 5.0], [18.0, 5.0]])], (10, 20), thickness=3.0)
+    assert image[:, 10].tolist() == [0, 0, 0, 0.5, 1, 1, 0.5, 0, 0, 0]  # 3 px wide around y = 5, soft edges
+    assert image[:, :1].max() < 0.6  # the round cap ends near x = 2
+    dot = rasterise([np.array([[5.5, 5.5]])], (10, 10), thickness=2.0)
+    assert dot[5, 5] == 1.0 and dot.sum() < 8
+
+
+def test_segmenter_keeps_multi_stroke_symbols_whole() -> None:
+    strokes = [np.asarray(s, float) for s in trace_of("1+7×3÷2")]
+    groups = group_units(stroke_boxes(strokes), line=80.0)
+    assert [len(g) for g in groups] == [1, 2, 1, 2, 1, 3, 1]
+
+
+def test_pipeline_reads_a_trace_exactly() -> None:
+    reading = AirCalc(classify_by_template).read_trace(trace_of("12+7×3"))
+    assert reading.expression == "12+7×3"
+    assert reading.value == "33" and reading.error is None and reading.note == ""
+    first = reading.symbols[0].to_dict()
+    assert first["label"] == "1" and len(first["top"]) == 3 and first["confidence"] > 0.5
+    assert first["box"][0] == pytest.approx(30 + 0.05 * 80)
+
+
+def test_pipeline_tells_minus_dot_and_one_apart_by_size() -> None:
+    reading = AirCalc(classify_by_template).read_trace(trace_of("(1.2-1)÷3"))
+    assert reading.expression == "(1.2-1)÷3"
+    assert reading.value == "0.0666666666667" or reading.value == "1/15 ≈ 0.0666666666667"
+
+
+@pytest.mark.parametrize("dark_on_light", [True, False])
+def test_pipeline_reads_an_image(tmp_path: Path, dark_on_light: bool) -> None:
+    strokes = [np.asarray(s, float) for s in trace_of("(7-3)×2", height=60.0, origin=(20.0, 20.0))]
+    ink = rasterise(strokes, (110, 420), thickness=7.0)
+    pixels = ((1 - ink if dark_on_light else ink) * 255).astype(np.uint8)
+    path = tmp_path / "expression.png"
+    Image.fromarray(pixels).save(path)
+    reading = AirCalc(classify_by_template).read_file(path)
+    assert reading.expression == "(7-3)×2"
+    assert reading.value == "8"
+
+
+def test_beam_search_repairs_an_unparseable_reading() -> None:
+    def unsure(images: np.ndarray) -> np.ndarray:
+        probabilities = classify_by_template(images)
+        probabilities[0] = 0.0  # the first symbol: "+" most likely, "1" second
+        probabilities[0, CLASS_NAMES.index("+")] = 0.6
+        probabilities[0, CLASS_NAMES.index("1")] = 0.4
+        return probabilities
+
+    reading = AirCalc(unsure).read_trace(trace_of("1+2"))
+    assert "".join(s.top[0][0] for s in reading.symbols) == "++2"  # does not parse
+    assert reading.expression == "1+2" and reading.value == "3"
+    assert "'++2' do not parse" in reading.note and "'1+2'" in reading.note
+
+
+def test_bad_input_is_refused_clearly(tmp_path: Path) -> None:
+    calc = AirCalc(classify_by_template)
+    with pytest.raises(InputError, match="stroke 1, point 0"):
+        parse_trace([[[0, 0], [1, 1]], [["a", 2]]])
+    with pytest.raises(InputError, match="no strokes"):
+        parse_trace([])
+    (tmp_path / "bad.json").write_text("{not json")
+    with pytest.raises(InputError, match="not valid JSON"):
+        calc.read_file(tmp_path / "bad.json")
+    (tmp_path / "bad.png").write_bytes(b"not an image")
+    with pytest.raises(InputError, match="not a readable image"):
+        calc.read_file(tmp_path / "bad.png")
+    Image.fromarray(np.full((20, 20), 255, np.uint8)).save(tmp_path / "blank.png")
+    with pytest.raises(InputError, match="no writing"):
+        calc.read_file(tmp_path / "blank.png")
+    reading = calc.read_trace(json.loads(json.dumps(trace_of("7÷(3-3)"))))
+    assert reading.value is None and "division by zero" in reading.error
