@@ -58,10 +58,21 @@ def stroke_boxes(strokes: Sequence[np.ndarray]) -> list[Box]:
 
 
 def components(ink: np.ndarray) -> tuple[np.ndarray, list[Box]]:
-    """Label the 8-connected components of a binary image; drop specks. Returns labels and pixel boxes.
+    """Label the symbols' pieces in a binary image; drop specks. Returns labels and pixel boxes.
 
-    Box ``i`` belongs to label ``i + 1``; boxes are in pixel edges (x1, y1 exclusive).
+    A first labelling measures the line height; the mask is then dilated by 4 % of it before the final
+    labelling, so thin or faint strokes broken by the threshold join again. Box ``i`` belongs to label
+    ``i + 1``; boxes are in pixel edges (x1, y1 exclusive).
     """
+    labels, boxes = label_pieces(ink)
+    if boxes:
+        reach = round(0.04 * line_height(boxes))
+        if reach >= 1:
+            labels, boxes = label_pieces(ndimage.binary_dilation(ink, iterations=reach))
+    return labels, boxes
+
+
+def label_pieces(ink: np.ndarray) -> tuple[np.ndarray, list[Box]]:
     labels, count = ndimage.label(ink, structure=np.ones((3, 3)))
     if count == 0:
         return labels, []

@@ -29,7 +29,7 @@ class Options(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    operators_per_class: int = Field(5000, ge=1, description="generated training images per operator")
+    operators_per_class: int = Field(4000, ge=1, description="generated training images per operator")
     test_operators_per_class: int = Field(1000, ge=1, description="generated test images per operator")
     digit_scale_min: float = Field(0.7, gt=0.2, le=1.0, description="smallest size of a shrunk training digit")
     digit_scale_fraction: float = Field(0.3, ge=0.0, le=1.0, description="fraction of training digits shrunk")
