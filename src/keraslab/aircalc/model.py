@@ -1,0 +1,56 @@
+"""The trained AirCalc classifier, from MLflow: a given model URI, or the best finished ``aircalc`` run."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from keraslab.aircalc.pipeline import Classifier
+
+EXPERIMENT = "aircalc"
+
+
+class ModelNotFound(RuntimeError):
+    """No trained AirCalc model where we looked."""
+
+
+def best_model_uri(tracking_uri: str | None = None) -> str:
+    """``runs:/<id>/model`` of the finished ``aircalc`` run with the highest test accuracy."""
+    from mlflow import MlflowClient
+
+    from keraslab.tracking.store import tracking_uri as resolve_uri
+
+    uri = resolve_uri(tracking_uri)
+    client = MlflowClient(uri)
+    experiment = client.get_experiment_by_name(EXPERIMENT)
+    runs = (
+        client.search_runs(
+            [experiment.experiment_id],
+            filter_string="attributes.status = 'FINISHED'",
+            order_by=["metrics.test_accuracy DESC"],
+            max_results=1,
+        )
+        if experiment
+        else []
+    )
+    if not runs:
+        raise ModelNotFound(f"no finished {EXPERIMENT!r} run in {uri}: run `keraslab train aircalc` or pass --model")
+    return f"runs:/{runs[0].info.run_id}/model"
+
+
+def load_classifier(model_uri: str | None = None, tracking_uri: str | None = None) -> Classifier:
+    """The logged pyfunc's compiled Keras forward pass, as a ``Classifier`` of 28×28 images."""
+    import mlflow
+
+    from keraslab.tracking.store import tracking_uri as resolve_uri
+
+    mlflow.set_tracking_uri(resolve_uri(tracking_uri))
+    uri = model_uri or best_model_uri(tracking_uri)
+    try:
+        served = mlflow.pyfunc.load_model(uri).unwrap_python_model()
+    except Exception as exc:  # MLflow raises several types for a missing or unreadable model
+        raise ModelNotFound(f"cannot load model {uri}: {exc}") from exc
+
+    def classify(images: np.ndarray) -> np.ndarray:
+        return served.infer(images[..., None].astype(served.input_dtype))
+
+    return classify
