@@ -93,7 +93,7 @@ def test_offline_without_files_fails_fast_naming_the_files(monkeypatch: pytest.M
 def test_pipeline_scales_batches_and_reshuffles() -> None:
     x = np.arange(10 * 4, dtype=np.uint8).reshape(10, 2, 2, 1) * 6
     y = np.arange(10)
-    ds = make_dataset(x, y, global_batch_size=4, shuffle_buffer=10, seed=0)
+    ds = make_dataset(x, y, global_batch_size=4, shuffle=True, seed=0)
     batches = list(ds.as_numpy_iterator())
     assert [len(b[1]) for b in batches] == [4, 4, 2]
     first = np.concatenate([b[0] for b in batches])
@@ -102,3 +102,12 @@ def test_pipeline_scales_batches_and_reshuffles() -> None:
     epoch1 = np.concatenate([b[1] for b in batches])
     epoch2 = np.concatenate([b[1] for b in ds.as_numpy_iterator()])
     assert sorted(epoch1) == list(range(10)) and not np.array_equal(epoch1, epoch2)
+    for images, labels in batches:  # each image still travels with its own label
+        np.testing.assert_allclose(images[:, 0, 0, 0], labels * 4 * 6 / 255.0, rtol=1e-6)
+
+
+def test_pipeline_keeps_order_without_shuffle_and_passes_floats_through() -> None:
+    x = np.linspace(-1, 1, 12, dtype=np.float32).reshape(6, 2)
+    (xb, yb), (xb2, yb2) = make_dataset(x, np.arange(6), global_batch_size=3).as_numpy_iterator()
+    np.testing.assert_array_equal(np.concatenate([xb, xb2]), x)
+    np.testing.assert_array_equal(np.concatenate([yb, yb2]), np.arange(6))

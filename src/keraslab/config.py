@@ -30,8 +30,6 @@ class Strict(BaseModel):
 class DataSpec(Strict):
     dataset: str = Field(description="dataset family: a module of keraslab.data")
     validation_split: float = Field(0.1, ge=0.0, lt=1.0, description="fraction of *training* data held out")
-    shuffle_buffer: int = Field(10_000, ge=1)
-    cache: bool = True
     options: dict[str, Any] = Field(default_factory=dict, description="dataset-specific settings")
 
 

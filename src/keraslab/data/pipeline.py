@@ -1,4 +1,4 @@
-"""Arrays -> tf.data: scale to [0, 1], cache, shuffle, batch with the global batch size, prefetch."""
+"""Arrays -> tf.data: shuffle, batch with the global batch size, scale to [0, 1], prefetch."""
 
 from __future__ import annotations
 
@@ -15,21 +15,24 @@ def make_dataset(
     y: np.ndarray,
     global_batch_size: int,
     *,
-    shuffle_buffer: int = 0,
-    cache: bool = True,
+    shuffle: bool = False,
     seed: int | None = None,
 ) -> tf.data.Dataset:
-    """A batched pipeline over ``(x, y)``; uint8 inputs are scaled to float32 in [0, 1].
+    """A batched pipeline over in-memory ``(x, y)``; uint8 inputs are scaled to float32 in [0, 1].
 
-    Shuffling (when ``shuffle_buffer`` > 0) happens after the cache, so every epoch sees a new order.
+    Like Keras's own array adapter it shuffles *indices* (the whole split, anew each epoch) and gathers
+    whole batches, so the per-example work is vectorised; scaling happens per batch, after the gather.
     """
     import tensorflow as tf
 
-    ds = tf.data.Dataset.from_tensor_slices((x, y))
-    if x.dtype == np.uint8:
-        ds = ds.map(lambda a, b: (tf.cast(a, tf.float32) / 255.0, b), num_parallel_calls=tf.data.AUTOTUNE)
-    if cache:
-        ds = ds.cache()
-    if shuffle_buffer:
-        ds = ds.shuffle(min(shuffle_buffer, len(x)), seed=seed, reshuffle_each_iteration=True)
-    return ds.batch(global_batch_size).prefetch(tf.data.AUTOTUNE)
+    features, labels = tf.constant(x), tf.constant(y)
+    indices = tf.data.Dataset.range(len(x))
+    if shuffle:
+        indices = indices.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
+
+    def gather(batch: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        xb = tf.gather(features, batch)
+        return (tf.cast(xb, tf.float32) / 255.0 if x.dtype == np.uint8 else xb), tf.gather(labels, batch)
+
+    ds = indices.batch(global_batch_size).map(gather, num_parallel_calls=tf.data.AUTOTUNE)
+    return ds.prefetch(tf.data.AUTOTUNE)

@@ -23,12 +23,9 @@ def datasets(
     splits: Splits, spec: ProjectSpec, global_batch: int
 ) -> tuple[tf.data.Dataset, tf.data.Dataset | None, tf.data.Dataset]:
     """Shuffled training batches; validation and test in order (validation None when the split is empty)."""
-    cache, seed = spec.data.cache, spec.training.seed
-    train = make_dataset(
-        splits.x_train, splits.y_train, global_batch, shuffle_buffer=spec.data.shuffle_buffer, cache=cache, seed=seed
-    )
-    val = make_dataset(splits.x_val, splits.y_val, global_batch, cache=cache) if len(splits.x_val) else None
-    return train, val, make_dataset(splits.x_test, splits.y_test, global_batch, cache=False)
+    train = make_dataset(splits.x_train, splits.y_train, global_batch, shuffle=True, seed=spec.training.seed)
+    val = make_dataset(splits.x_val, splits.y_val, global_batch) if len(splits.x_val) else None
+    return train, val, make_dataset(splits.x_test, splits.y_test, global_batch)
 
 
 def callbacks(spec: ProjectSpec, splits: Splits, tracker: RunTracker) -> list[keras.callbacks.Callback]:

@@ -107,9 +107,7 @@ class RunTracker:
         """MLflow's own Keras callback: per-epoch metrics, optimizer params, model summary."""
         if not self.enabled:
             return []
-        from mlflow.keras import MlflowCallback
-
-        return [MlflowCallback()]
+        return [epoch_metrics_callback()]
 
     def metric_history(self, keys: list[str]) -> dict[str, list[tuple[int, float]]]:
         """``(step, value)`` pairs of each metric in this run, across resumed attempts."""
@@ -134,6 +132,17 @@ class RunTracker:
             registered_model_name=register,
         )
         return info.model_uri
+
+
+def epoch_metrics_callback() -> keras.callbacks.Callback:
+    """MLflow's Keras callback without its step-less ``validation_*`` copies of the epoch's ``val_*``."""
+    from mlflow.keras import MlflowCallback
+
+    class EpochMetrics(MlflowCallback):
+        def on_test_end(self, logs=None) -> None:
+            """Validation metrics already arrive, with their epoch, in ``on_epoch_end``'s logs."""
+
+    return EpochMetrics()
 
 
 def find_resumable(experiment_id: str, resume_key: str) -> str | None:
