@@ -1,0 +1,64 @@
+"""Callbacks of a PINN fit: the error against the reference (plus estimates and wall time), L-BFGS polishing."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import keras
+import numpy as np
+
+from keraslab.pinn.lbfgs import FlatLoss, minimize
+from keraslab.pinn.problem import relative_l2
+
+
+class ReferenceMonitor(keras.callbacks.Callback):
+    """Adds ``rel_l2`` (every ``every`` epochs), the unknown coefficients and ``elapsed_s`` to the epoch logs.
+
+    It runs before MLflow's callback, which logs them with the losses.
+    """
+
+    def __init__(self, points: np.ndarray, values: np.ndarray, every: int = 1) -> None:
+        super().__init__()
+        self.points, self.values, self.every = points, values, every
+        self.started = time.perf_counter()
+
+    def on_train_begin(self, logs: Mapping[str, Any] | None = None) -> None:
+        self.started = time.perf_counter()
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        if logs is None:
+            return
+        logs["elapsed_s"] = time.perf_counter() - self.started
+        for name in self.model.log_unknowns:
+            logs[name] = float(self.model.coefficients()[name])
+        if (epoch + 1) % self.every == 0:
+            predicted = self.model.predict_on_batch(self.points.astype(self.model.point_dtype))
+            logs["rel_l2"] = relative_l2(predicted, self.values)
+
+
+class LbfgsPolish(keras.callbacks.Callback):
+    """From epoch ``start_epoch`` on, each epoch begins with ``iterations`` L-BFGS iterations on ``batch``.
+
+    The first-order optimizer's learning rate is set to 0 then, so the epoch's own steps only measure the
+    polished losses: fit's loop, logs, early stopping and best checkpoint all see the polished model.
+    """
+
+    def __init__(self, batch: Mapping[str, Any], start_epoch: int, iterations: int) -> None:
+        super().__init__()
+        self.batch, self.start_epoch, self.iterations = batch, start_epoch, iterations
+        self.loss: FlatLoss | None = None
+        self.done = 0
+
+    def on_epoch_begin(self, epoch: int, logs: Mapping[str, Any] | None = None) -> None:
+        if epoch < self.start_epoch:
+            return
+        self.model.optimizer.learning_rate = 0.0
+        if self.loss is None:
+            self.loss = FlatLoss(self.model, self.batch, jit_compile=bool(self.model.jit_compile))
+        self.done += int(minimize(self.loss, self.iterations).nit)
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        if logs is not None and epoch >= self.start_epoch:
+            logs["lbfgs_iterations"] = self.done

@@ -1,0 +1,107 @@
+"""PINN task: full-batch steps over collocation and condition points, error against the reference, L-BFGS.
+
+Each training step sees every point (``training.batch_size`` is unused); an epoch is
+``data.options.steps_per_epoch`` steps. With ``data.options.resample_every`` the collocation points are redrawn
+every that many steps. The model's ``lbfgs_epochs`` last epochs polish with L-BFGS on the initial points.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from keraslab.data.pinn import collocation
+from keraslab.pinn.problem import relative_l2
+from keraslab.tasks import Evaluation
+
+if TYPE_CHECKING:
+    import keras
+    import tensorflow as tf
+
+    from keraslab.config import ProjectSpec
+    from keraslab.data import Splits
+    from keraslab.tracking.runs import RunTracker
+
+REFERENCE_EVERY = 1  # epochs between rel_l2 measurements
+
+
+def batch(splits: Splits, x_collocation: np.ndarray | None = None) -> dict[str, Any]:
+    """One training batch: ``collocation`` points and ``{condition: {points, values}}``."""
+    conditions = splits.info.extra["conditions"]
+    return {
+        "collocation": splits.x_train if x_collocation is None else x_collocation,
+        **{name: {"points": p, "values": v} for name, (p, v) in conditions.items()},
+    }
+
+
+def datasets(
+    splits: Splits, spec: ProjectSpec, global_batch: int
+) -> tuple[tf.data.Dataset, tf.data.Dataset | None, tf.data.Dataset]:
+    """``steps_per_epoch`` full batches per epoch; no validation; the reference grid as the test set."""
+    import tensorflow as tf
+
+    opts = splits.info.extra["options"]
+    dtype = spec.builder_params()["dtype"]
+    fixed = _cast(batch(splits), dtype)
+    if opts.resample_every:
+        signature = tf.nest.map_structure(lambda a: tf.TensorSpec((None, a.shape[1]), dtype), fixed)
+        stream = resampled(splits, spec, dtype)
+        train = tf.data.Dataset.from_generator(
+            lambda: itertools.islice(stream, opts.steps_per_epoch), output_signature=signature
+        )
+    else:
+        train = tf.data.Dataset.from_tensors(fixed).repeat(opts.steps_per_epoch)
+    test = tf.data.Dataset.from_tensor_slices((splits.x_test.astype(dtype), splits.y_test.astype(dtype)))
+    return train.prefetch(2), None, test.batch(4096)
+
+
+def resampled(splits: Splits, spec: ProjectSpec, dtype: str) -> Iterator[dict[str, Any]]:
+    """Endless batches whose collocation points are redrawn every ``resample_every`` steps."""
+    opts, problem = splits.info.extra["options"], splits.info.extra["problem"]
+    rng = np.random.default_rng(spec.training.seed + 1)
+    points = splits.x_train
+    for step in itertools.count():
+        if step and step % opts.resample_every == 0:
+            points = collocation(problem, opts, rng)
+        yield _cast(batch(splits, points), dtype)
+
+
+def _cast(tree: dict[str, Any], dtype: str) -> dict[str, Any]:
+    return {k: _cast(v, dtype) if isinstance(v, dict) else np.asarray(v, dtype) for k, v in tree.items()}
+
+
+def callbacks(spec: ProjectSpec, splits: Splits, tracker: RunTracker) -> list[keras.callbacks.Callback]:
+    """The reference error (with estimates and wall time) every epoch, and L-BFGS over the last epochs."""
+    from keraslab.pinn.callbacks import LbfgsPolish, ReferenceMonitor
+
+    params = spec.builder_params()
+    found: list[keras.callbacks.Callback] = [ReferenceMonitor(splits.x_test, splits.y_test, REFERENCE_EVERY)]
+    if params["lbfgs_epochs"]:
+        start = max(spec.training.epochs - params["lbfgs_epochs"], 0)
+        found.append(LbfgsPolish(batch(splits), start, params["lbfgs_iterations"]))
+    return found
+
+
+def evaluate(model: keras.Model, test_ds: tf.data.Dataset, splits: Splits) -> Evaluation:
+    """Relative L2 and max error on the reference grid, estimated coefficients, and the field figures."""
+    from mlflow.models import infer_signature
+
+    from keraslab.pinn.plots import field_figures
+
+    problem = splits.info.extra["problem"]
+    predicted = model.predict(test_ds, verbose=0)
+    metrics = {
+        "test_rel_l2": relative_l2(predicted, splits.y_test),
+        "test_max_abs_error": float(np.abs(predicted - splits.y_test).max()),
+    }
+    truth = problem.coefficients()
+    for name in model.log_unknowns:
+        estimate = float(model.coefficients()[name])
+        metrics[f"test_{name}"] = estimate
+        metrics[f"test_{name}_rel_error"] = abs(estimate - truth[name]) / abs(truth[name])
+    figures = field_figures(splits.info.extra["axes"], predicted, splits.y_test)
+    signature = infer_signature(splits.x_test[:2].astype(model.point_dtype), predicted[:2])
+    return Evaluation(metrics=metrics, figures=figures, signature=signature)
