@@ -136,7 +136,9 @@ def main() -> None:
     spec = registry.load("aircalc", overrides)
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as store:
-        result = train(spec, data_dir=args.data_dir, tracking=TrackingOptions(uri=f"file://{store}/mlruns"), verbose=2)
+        result = train(
+            spec, data_dir=args.data_dir, tracking=TrackingOptions(uri=f"sqlite:///{store}/mlflow.db"), verbose=2
+        )
     train_seconds = time.perf_counter() - started
     model = result.model
 

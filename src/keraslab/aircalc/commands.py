@@ -48,7 +48,7 @@ def aircalc(
     except InputError as exc:
         raise fail(str(exc)) from None
     if as_json:
-        console.print_json(json.dumps(reading.to_dict()))
+        typer.echo(json.dumps(reading.to_dict(), ensure_ascii=False))
     else:
         answer = f"{reading.expression} = {reading.value}" if reading.value else reading.expression
         console.print(answer, highlight=False)
