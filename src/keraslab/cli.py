@@ -184,7 +184,12 @@ def ui(
 
 
 #: Modules that add commands: each defines ``register(app: typer.Typer)`` and imports no TensorFlow at import.
-COMMAND_MODULES: list[str] = ["keraslab.tuning.commands", "keraslab.serving.commands", "keraslab.aircalc.commands"]
+COMMAND_MODULES: list[str] = [
+    "keraslab.tuning.commands",
+    "keraslab.serving.commands",
+    "keraslab.aircalc.commands",
+    "keraslab.transformer.commands",
+]
 
 for module_name in COMMAND_MODULES:
     importlib.import_module(module_name).register(app)

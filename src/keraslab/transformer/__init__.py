@@ -1,0 +1,1 @@
+"""The transformer language model project: tokenizers, KV-cached decoding, the ``generate`` command."""
