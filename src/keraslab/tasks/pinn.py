@@ -43,34 +43,40 @@ def datasets(
     """``steps_per_epoch`` full batches per epoch; no validation; the reference grid as the test set."""
     import tensorflow as tf
 
-    opts = splits.info.extra["options"]
     dtype = spec.builder_params()["dtype"]
-    fixed = _cast(batch(splits), dtype)
-    if opts.resample_every:
-        signature = tf.nest.map_structure(lambda a: tf.TensorSpec((None, a.shape[1]), dtype), fixed)
-        stream = resampled(splits, spec, dtype)
-        train = tf.data.Dataset.from_generator(
-            lambda: itertools.islice(stream, opts.steps_per_epoch), output_signature=signature
-        )
-    else:
-        train = tf.data.Dataset.from_tensors(fixed).repeat(opts.steps_per_epoch)
     test = tf.data.Dataset.from_tensor_slices((splits.x_test.astype(dtype), splits.y_test.astype(dtype)))
-    return train.prefetch(2), None, test.batch(4096)
+    return training_batches(splits, dtype, spec.training.seed), None, test.batch(4096)
 
 
-def resampled(splits: Splits, spec: ProjectSpec, dtype: str) -> Iterator[dict[str, Any]]:
-    """Endless batches whose collocation points are redrawn every ``resample_every`` steps."""
+def training_batches(splits: Splits, dtype: str, seed: int) -> tf.data.Dataset:
+    """One epoch of full batches, the collocation points redrawn every ``resample_every`` steps if set."""
+    import tensorflow as tf
+
+    opts = splits.info.extra["options"]
+    fixed = as_dtype(batch(splits), dtype)
+    if not opts.resample_every:
+        return tf.data.Dataset.from_tensors(fixed).repeat(opts.steps_per_epoch)
+    stream = resampled(splits, dtype, seed)
+    signature = tf.nest.map_structure(lambda a: tf.TensorSpec((None, a.shape[1]), dtype), fixed)
+    epoch = tf.data.Dataset.from_generator(
+        lambda: itertools.islice(stream, opts.steps_per_epoch), output_signature=signature
+    )
+    return epoch.prefetch(2)
+
+
+def resampled(splits: Splits, dtype: str, seed: int) -> Iterator[dict[str, Any]]:
+    """Endless batches (shared by all epochs) whose collocation points change every ``resample_every`` steps."""
     opts, problem = splits.info.extra["options"], splits.info.extra["problem"]
-    rng = np.random.default_rng(spec.training.seed + 1)
+    rng = np.random.default_rng(seed + 1)
     points = splits.x_train
     for step in itertools.count():
         if step and step % opts.resample_every == 0:
             points = collocation(problem, opts, rng)
-        yield _cast(batch(splits, points), dtype)
+        yield as_dtype(batch(splits, points), dtype)
 
 
-def _cast(tree: dict[str, Any], dtype: str) -> dict[str, Any]:
-    return {k: _cast(v, dtype) if isinstance(v, dict) else np.asarray(v, dtype) for k, v in tree.items()}
+def as_dtype(tree: dict[str, Any], dtype: str) -> dict[str, Any]:
+    return {k: as_dtype(v, dtype) if isinstance(v, dict) else np.asarray(v, dtype) for k, v in tree.items()}
 
 
 def callbacks(spec: ProjectSpec, splits: Splits, tracker: RunTracker) -> list[keras.callbacks.Callback]:
