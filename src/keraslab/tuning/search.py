@@ -1,0 +1,280 @@
+"""``run_search(spec, search)``: data -> tracked KT tuner -> search -> parent run with the best model.
+
+Roles: a lone process does everything. With ``distributed`` (KT's chief/worker over gRPC, configured by
+``KERASTUNER_TUNER_ID`` / ``KERASTUNER_ORACLE_IP`` / ``KERASTUNER_ORACLE_PORT``) the **chief** owns the parent
+run: it opens it before serving the oracle and, once every trial has ended, logs the summary and the best
+model. **Workers** run the trials: they find the chief's parent run by the search key and log one child run
+per trial under it. All processes need the same command, the same ``--directory`` and the same MLflow store.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from keraslab import data as datasets
+from keraslab.config import ConfigError, ProjectSpec, flatten, to_toml
+from keraslab.tracking.runs import RESUME_KEY_TAG, RunTracker, find_resumable
+from keraslab.tracking.store import ensure_experiment, store_dir, tracking_uri
+from keraslab.training.trainer import resolved_config, resume_key, run_tags
+
+if TYPE_CHECKING:
+    from keraslab.tuning.space import SearchSpec
+    from keraslab.tuning.tuners import TrackedTuner
+
+DISTRIBUTED_ENV = ("KERASTUNER_TUNER_ID", "KERASTUNER_ORACLE_IP", "KERASTUNER_ORACLE_PORT")
+PARENT_WAIT_SECONDS = 600
+
+
+class SearchComplete(RuntimeError):
+    """The same search already finished; ``--overwrite`` starts it again."""
+
+
+@dataclass
+class SearchOptions:
+    data_dir: str | Path | None = None
+    uri: str | None = None  # None: $MLFLOW_TRACKING_URI or ./mlruns
+    experiment: str | None = None  # None: the project's name
+    register: str | None = None
+    overwrite: bool = False
+    distributed: bool = False
+    directory: Path | None = None  # KT's project folders; None: ./mlruns/tuning
+    verbose: int = 0  # Keras fit verbosity inside trials
+
+
+@dataclass
+class SearchResult:
+    role: str  # "lone", "chief" or "worker"
+    parent_run_id: str
+    trials: list[dict[str, Any]] = field(default_factory=list)
+    best_hyperparameters: dict[str, Any] = field(default_factory=dict)
+    best_score: float | None = None
+    test_metrics: dict[str, float] = field(default_factory=dict)
+    model_uri: str | None = None
+    wall_seconds: float = 0.0
+
+
+def role(distributed: bool) -> str:
+    """``lone``, ``chief`` or ``worker``; the KERASTUNER_* variables must match ``--distributed``."""
+    present = [name for name in DISTRIBUTED_ENV if os.environ.get(name)]
+    if not distributed:
+        if "KERASTUNER_ORACLE_IP" in present:
+            raise ConfigError("KERASTUNER_ORACLE_IP is set but --distributed was not given; unset it or pass it")
+        return "lone"
+    if missing := [name for name in DISTRIBUTED_ENV if name not in present]:
+        raise ConfigError(f"--distributed needs the environment variables {', '.join(missing)}")
+    return "chief" if "chief" in os.environ["KERASTUNER_TUNER_ID"] else "worker"
+
+
+def run_search(spec: ProjectSpec, search: SearchSpec, options: SearchOptions | None = None) -> SearchResult:
+    """Run (or resume) the search of ``search`` over project ``spec``'s builder, tracked in MLflow."""
+    started = time.perf_counter()
+    options = options or SearchOptions()
+    me = role(options.distributed)
+
+    import keras
+
+    from keraslab import tasks
+    from keraslab.tuning.hypermodel import ProjectHyperModel
+    from keraslab.tuning.tuners import TrackingContext, make_tuner, planned_trials
+
+    seed = spec.training.seed if search.tuner.seed is None else search.tuner.seed
+    keras.utils.set_random_seed(spec.training.seed)
+    splits = datasets.load(spec.data, options.data_dir, spec.training.seed)
+    task = tasks.get(spec.task)
+    params = {**spec.builder_params(), **splits.info.model_params}
+    config = resolved_config(spec, params)
+    key = resume_key({"project": config, "search": search.to_table()})
+    directory = options.directory or store_dir() / "tuning"
+    project_name = f"{spec.name}-{key}"
+    resumable = (directory / project_name).exists() and not options.overwrite
+
+    uri = tracking_uri(options.uri)
+    experiment = options.experiment or spec.name
+    experiment_id = ensure_experiment(uri, experiment)
+    hypermodel = ProjectHyperModel(spec.model.builder, params, search.space)
+    tuner = make_tuner(
+        search.tuner,
+        hypermodel,
+        seed,
+        directory=str(directory),
+        project_name=project_name,
+        overwrite=options.overwrite and me != "worker",
+    )
+    train_ds, val_ds, test_ds = task.datasets(splits, spec, spec.training.batch_size)
+    fit_kwargs = {
+        "validation_data": val_ds,
+        "epochs": search.tuner.epochs,
+        "callbacks": trial_callbacks(spec),
+        "verbose": options.verbose,
+        "shuffle": False,  # the pipeline shuffles
+    }
+
+    def attach(parent_run_id: str) -> None:
+        tuner.attach(TrackingContext(uri, experiment_id, parent_run_id, key, planned_trials(tuner)))
+
+    if me == "worker":
+        result = SearchResult(me, wait_for_parent(uri, experiment_id, key))
+        attach(result.parent_run_id)
+        tuner.search(train_ds, **fit_kwargs)
+        result.trials = [vars(r) for r in tuner.records.values()]
+        result.wall_seconds = time.perf_counter() - started
+        return result
+
+    if resumable and finished_parent(uri, experiment_id, key):
+        raise SearchComplete(
+            f"this search already finished (run {finished_parent(uri, experiment_id, key)}); "
+            "--overwrite starts it again"
+        )
+    if options.overwrite:
+        retire_unfinished(uri, experiment_id, key)
+    tracker = RunTracker(uri, experiment)
+    tags = {
+        **run_tags(spec, "default", 1, splits.info.source),
+        "keraslab.kind": "search",
+        "keraslab.tuner": search.tuner.kind,
+        "keraslab.distributed": str(me == "chief").lower(),
+    }
+    with tracker.start(run_name=f"tune-{spec.name}", tags=tags, resume_key=key, resumable=resumable):
+        tracker.log_params({**flatten(config), **flatten(search.to_table())})
+        tracker.log_text(to_toml(config), "config.toml")
+        tracker.log_text(to_toml(search.to_table()), "search.toml")
+        attach(tracker.run_id)
+        tuner.search(train_ds, **fit_kwargs)
+        result = SearchResult(me, tracker.run_id)
+        result.trials = trials_table(tuner, uri, experiment_id, tracker.run_id)
+        log_summary(tracker, tuner, search, result)
+        model = tuner.get_best_models(1)[0]
+        evaluation = task.evaluate(model, test_ds, splits)
+        tracker.log_metrics(evaluation.metrics)
+        for name, figure in evaluation.figures.items():
+            tracker.log_figure(figure, name)
+        result.test_metrics = evaluation.metrics
+        result.model_uri = tracker.log_keras_model(model, evaluation.signature, options.register)
+    result.wall_seconds = time.perf_counter() - started
+    return result
+
+
+def trial_callbacks(spec: ProjectSpec) -> list[Any]:
+    """Stateless callbacks KT deep-copies for every trial: NaN stop and the project's early stopping."""
+    import keras
+
+    callbacks = [keras.callbacks.TerminateOnNaN()]
+    stopping = spec.training.early_stopping
+    if stopping.enabled:
+        callbacks.append(
+            keras.callbacks.EarlyStopping(
+                monitor=spec.training.monitor, patience=stopping.patience, min_delta=stopping.min_delta
+            )
+        )
+    return callbacks
+
+
+# ---------------------------------------------------------------------- parent run
+
+
+def wait_for_parent(uri: str, experiment_id: str, key: str, timeout: float = PARENT_WAIT_SECONDS) -> str:
+    """A worker waits for the chief's RUNNING parent run of search ``key``."""
+    from mlflow import MlflowClient
+
+    client = MlflowClient(uri)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        runs = client.search_runs(
+            [experiment_id],
+            filter_string=f"tags.`{RESUME_KEY_TAG}` = '{key}' and attributes.status = 'RUNNING'",
+            max_results=1,
+        )
+        if runs:
+            return runs[0].info.run_id
+        time.sleep(1)
+    raise RuntimeError(f"no parent run of search {key} appeared in {uri} within {timeout:.0f} s: is the chief up?")
+
+
+def finished_parent(uri: str, experiment_id: str, key: str) -> str | None:
+    from mlflow import MlflowClient
+
+    runs = MlflowClient(uri).search_runs(
+        [experiment_id],
+        filter_string=f"tags.`{RESUME_KEY_TAG}` = '{key}' and attributes.status = 'FINISHED'",
+        max_results=1,
+    )
+    return runs[0].info.run_id if runs else None
+
+
+def retire_unfinished(uri: str, experiment_id: str, key: str) -> None:
+    """``--overwrite``: earlier unfinished parent runs of this search end KILLED instead of staying RUNNING."""
+    import mlflow
+    from mlflow import MlflowClient
+
+    mlflow.set_tracking_uri(uri)
+    client = MlflowClient(uri)
+    while run_id := find_resumable(experiment_id, key):
+        client.set_terminated(run_id, "KILLED")
+
+
+def trials_table(tuner: TrackedTuner, uri: str, experiment_id: str, parent_run_id: str) -> list[dict[str, Any]]:
+    """One row per trial: id, status, score, hyperparameters, child run and its measurements."""
+    from mlflow import MlflowClient
+
+    from keraslab.tuning.tuners import PARENT_TAG, TRIAL_TAG
+
+    children = MlflowClient(uri).search_runs(
+        [experiment_id],
+        filter_string=f"tags.`{PARENT_TAG}` = '{parent_run_id}'",
+        order_by=["attributes.start_time ASC"],
+    )
+    latest = {run.data.tags.get(TRIAL_TAG): run for run in children}  # a retried trial: its last attempt
+    rows = []
+    for trial_id in sorted(tuner.oracle.trials):
+        trial = tuner.oracle.trials[trial_id]
+        run = latest.get(trial_id)
+        measured = (
+            {k: run.data.metrics.get(k) for k in ("trial_seconds", "overhead_seconds", "peak_rss_mb")} if run else {}
+        )
+        rows.append(
+            {
+                "trial_id": trial_id,
+                "status": str(trial.status),
+                "score": trial.score,
+                **trial.hyperparameters.values,
+                "run_id": run.info.run_id if run else None,
+                **measured,
+            }
+        )
+    return rows
+
+
+def log_summary(tracker: RunTracker, tuner: TrackedTuner, search: SearchSpec, result: SearchResult) -> None:
+    """Best hyperparameters and score, the trials table and its plots on the parent run."""
+    from keraslab.tuning.plots import objective_per_trial, parallel_coordinates
+
+    best = tuner.oracle.get_best_trials(1)
+    if not best or best[0].score is None:
+        raise RuntimeError("no trial completed: see the FAILED child runs for the reasons")
+    values = {k: v for k, v in best[0].hyperparameters.values.items() if not k.startswith("tuner/")}
+    result.best_hyperparameters, result.best_score = values, best[0].score
+    objective = search.tuner.objective
+    tracker.log_params({f"best.{k}": v for k, v in values.items()} | {"best.trial_id": best[0].trial_id})
+    completed = sum(row["status"] == "COMPLETED" for row in result.trials)
+    tracker.log_metrics(
+        {f"best_{objective}": best[0].score, "trials": len(result.trials), "trials_completed": completed}
+    )
+    tracker.log_text(to_csv(result.trials), "trials.csv")
+    names = list(search.space)
+    tracker.log_figure(objective_per_trial(result.trials, objective, search.tuner.resolved_direction), "objective.png")
+    tracker.log_figure(parallel_coordinates(result.trials, names, objective), "parallel_coordinates.png")
+
+
+def to_csv(rows: list[dict[str, Any]]) -> str:
+    columns = list(dict.fromkeys(key for row in rows for key in row))
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=columns)
+    writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue()
