@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import signal
 from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from keraslab.tracking.store import ensure_experiment
@@ -34,6 +35,8 @@ class RunTracker:
         self.uri, self.experiment, self.enabled = uri, experiment, enabled
         self.run_id: str | None = None
         self.resumed = False
+        # Opening a store checks its schema (seconds): do it in the background while data and model load.
+        self._experiment_id = ThreadPoolExecutor(1).submit(ensure_experiment, uri, experiment) if enabled else None
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -46,7 +49,7 @@ class RunTracker:
         import mlflow
 
         mlflow.set_tracking_uri(self.uri)
-        experiment_id = ensure_experiment(self.uri, self.experiment)
+        experiment_id = self._experiment_id.result()
         previous = find_resumable(experiment_id, resume_key) if resumable else None
         self.resumed = previous is not None
         run = mlflow.start_run(

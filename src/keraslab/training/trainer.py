@@ -70,6 +70,7 @@ def train(
     started = time.perf_counter()
     tracking = tracking or TrackingOptions()
     training = spec.training
+    tracker = RunTracker(tracking_uri(tracking.uri), tracking.experiment or spec.name, tracking.enabled)
 
     import keras
 
@@ -91,7 +92,6 @@ def train(
     global_batch = training.batch_size * replicas
     train_ds, val_ds, test_ds = task.datasets(splits, spec, global_batch)
 
-    tracker = RunTracker(tracking_uri(tracking.uri), tracking.experiment or spec.name, tracking.enabled)
     tags = run_tags(spec, strategy_name, replicas, splits.info.source)
     with tracker.start(run_name=spec.name, tags=tags, resume_key=key, resumable=resumable):
         tracker.log_params({**flatten(config), "training.global_batch_size": global_batch, "replicas": replicas})
