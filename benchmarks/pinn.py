@@ -1,0 +1,162 @@
+"""PINN benchmark: ``keraslab train pinn-burgers`` and ``pinn-burgers-inverse`` end to end, error vs wall time.
+
+Both runs go through the project's one training path (trainer, callbacks, MLflow into a temporary store); the
+per-epoch ``rel_l2`` (against the Cole–Hopf reference) and ``elapsed_s`` are read back from MLflow.
+
+    python benchmarks/pinn.py                    # project defaults (~15-20 min on 2 shared cores)
+    python benchmarks/pinn.py --skip-inverse     # forward problem only
+
+Anchors (issue 7): DeepXDE's examples/pinn_forward/Burgers.py measured on this machine: relative L2 1.43e-2
+after 18 min 53 s; Raissi et al. (2019): 6.7e-4 (8 × 40, L-BFGS only), 9.6e-4 (8 × 20, N_u = 200).
+Targets: forward relative L2 <= 1e-3 within 10 minutes; inverse ν within 1 % with 1 % noise.
+Results go to ``benchmarks/results/pinn.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results" / "pinn.md"
+TARGET_ERROR, TARGET_SECONDS, NU_TOLERANCE = 1e-3, 600.0, 0.01
+DEEPXDE = ("DeepXDE Burgers example (issue 7, measured here)", "[2, 20, 20, 20, 1]", 1.43e-2, 18 * 60 + 53)
+
+
+def run(project: str, overrides: list[str]) -> dict:
+    """Train ``project`` tracked into the current store; its per-epoch curves and test metrics."""
+    from mlflow import MlflowClient
+
+    from keraslab import registry
+    from keraslab.training.trainer import train
+
+    spec = registry.load(project, overrides)
+    started = time.perf_counter()
+    result = train(spec, verbose=2)
+    wall = time.perf_counter() - started
+    client = MlflowClient()
+    keys = ("elapsed_s", "rel_l2", "loss", "lbfgs_iterations", "nu")
+    curves = {k: {m.step: m.value for m in client.get_metric_history(result.run_id, k)} for k in keys}
+    return {"spec": spec, "result": result, "wall": wall, "curves": curves}
+
+
+def error_vs_time(curves: dict, adam_epochs: int) -> list[tuple[int, str, float, float, float]]:
+    """(epoch, phase, elapsed s, loss, rel_l2) per epoch."""
+    rows = []
+    for epoch in sorted(curves["rel_l2"]):
+        phase = "Adam" if epoch < adam_epochs else f"L-BFGS ({int(curves['lbfgs_iterations'].get(epoch, 0))} it)"
+        rows.append((epoch + 1, phase, curves["elapsed_s"][epoch], curves["loss"][epoch], curves["rel_l2"][epoch]))
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--skip-inverse", action="store_true")
+    parser.add_argument("--set", action="append", default=[], help="override for the forward project")
+    parser.add_argument("--inverse-set", action="append", default=[], help="override for the inverse project")
+    args = parser.parse_args()
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+    load_before = os.getloadavg()
+    with tempfile.TemporaryDirectory() as tmp:
+        os.chdir(tmp)  # ./mlruns of this benchmark only
+        forward = run("pinn-burgers", args.set)
+        inverse = None if args.skip_inverse else run("pinn-burgers-inverse", args.inverse_set)
+    load_after = os.getloadavg()
+
+    lines = report(forward, inverse, load_before, load_after)
+    text = "\n".join(lines) + "\n"
+    print(text)
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(text)
+    print(f"written to {RESULTS}")
+
+
+def report(forward: dict, inverse: dict | None, load_before: tuple, load_after: tuple) -> list[str]:
+    import tensorflow as tf
+
+    spec, metrics = forward["spec"], forward["result"].test_metrics
+    params = spec.builder_params()
+    adam_epochs = spec.training.epochs - params["lbfgs_epochs"]
+    rows = error_vs_time(forward["curves"], adam_epochs)
+    reached = next(((t, e) for _, _, t, _, e in rows if e <= TARGET_ERROR), None)
+    final_time = rows[-1][2]
+    opts = spec.data.options
+    lines = [
+        "# PINN benchmark: Burgers forward and inverse",
+        "",
+        f"Machine: {os.cpu_count()} CPU cores ({platform.processor() or platform.machine()}), TensorFlow "
+        f"{tf.__version__}, shared with other agents while measured: load average {load_before[0]:.1f} before, "
+        f"{load_after[0]:.1f} after (1-minute). Times are wall-clock of one run each, so contention inflates them.",
+        "",
+        "## Forward: `keraslab train pinn-burgers` (ν = 0.01/π)",
+        "",
+        f"Network {params['hidden_layers']} × {params['units']} {params['activation']}, {params['dtype']}; "
+        f"{opts['collocation']:,} {opts['sampler']} collocation points, conditions {opts.get('points')}; "
+        f"Adam lr {params['learning_rate']} for {adam_epochs * opts['steps_per_epoch']:,} steps, then "
+        f"{params['lbfgs_epochs']} × {params['lbfgs_iterations']:,} L-BFGS iterations (compiled value-and-gradient). "
+        f"Error: relative L2 on the 256 × 101 Cole–Hopf reference grid.",
+        "",
+        "| | network | relative L2 | wall time |",
+        "|---|---|---|---|",
+        f"| {DEEPXDE[0]} | {DEEPXDE[1]} | {DEEPXDE[2]:.2e} | {fmt(DEEPXDE[3])} |",
+        "| Raissi et al. 2019 (paper, L-BFGS only) | 8 × 40 / 8 × 20 | 6.7e-4 / 9.6e-4 | — |",
+        f"| **keraslab, end of fit** | {params['hidden_layers']} × {params['units']} | "
+        f"**{metrics['test_rel_l2']:.2e}** | {fmt(final_time)} (fit), {fmt(forward['wall'])} (whole run) |",
+        f"| keraslab, first epoch at ≤ {TARGET_ERROR:g} | | "
+        + (f"{reached[1]:.2e} | {fmt(reached[0])} |" if reached else "not reached | — |"),
+        "",
+        f"Target relative L2 ≤ {TARGET_ERROR:g} within {fmt(TARGET_SECONDS)}: "
+        + ("**met**" if reached and reached[0] <= TARGET_SECONDS else "**not met**")
+        + (
+            f"; error ratio DeepXDE / keraslab = {DEEPXDE[2] / metrics['test_rel_l2']:.1f}×, "
+            f"time ratio = {DEEPXDE[3] / final_time:.1f}×."
+        ),
+        "",
+        "Error vs wall time (per epoch, from the run's MLflow metrics):",
+        "",
+        "| epoch | phase | elapsed | loss | relative L2 |",
+        "|---|---|---|---|---|",
+    ]
+    lines += [f"| {e} | {phase} | {fmt(t)} | {loss:.2e} | {err:.2e} |" for e, phase, t, loss, err in rows]
+    if inverse:
+        ispec, im = inverse["spec"], inverse["result"].test_metrics
+        iopts = ispec.data.options
+        truth = 0.01 / 3.141592653589793
+        ok = im["test_nu_rel_error"] <= NU_TOLERANCE
+        lines += [
+            "",
+            "## Inverse: `keraslab train pinn-burgers-inverse`",
+            "",
+            f"{iopts['points']['data']:,} observations of the reference with {iopts['noise']:.0%} Gaussian noise, "
+            f"{iopts['collocation']:,} collocation points, ν learnt as log ν from "
+            f"{iopts['problem_options']['nu_guess']}.",
+            "",
+            "| true ν | recovered ν | relative error | relative L2 of u | wall time |",
+            "|---|---|---|---|---|",
+            f"| {truth:.6f} | {im['test_nu']:.6f} | {im['test_nu_rel_error']:.2%} | {im['test_rel_l2']:.2e} | "
+            f"{fmt(inverse['wall'])} |",
+            "",
+            f"Target ν within {NU_TOLERANCE:.0%}: "
+            + ("**met**" if ok else "**not met**")
+            + " (Raissi et al.: 0.0032098, 0.84 % off, with 1 % noise).",
+        ]
+    lines += [
+        "",
+        "DeepXDE was not run side by side: it needs `tensorflow-probability` and `tf-keras`, and `tf-keras` pulls",
+        "the full `tensorflow` wheel, which must stay out of this environment; its row is the issue's measurement",
+        "on this machine. Reproduce: `python benchmarks/pinn.py`.",
+    ]
+    return lines
+
+
+def fmt(seconds: float) -> str:
+    return f"{int(seconds // 60)} min {seconds % 60:04.1f} s"
+
+
+if __name__ == "__main__":
+    main()
