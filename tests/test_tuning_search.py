@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -161,3 +162,49 @@ def test_killed_search_resumes_without_rerunning_or_duplicating(
     for child in children:
         by_trial.setdefault(child.data.tags[TRIAL_TAG], []).append(child.info.status)
     assert by_trial == {"0": ["FINISHED"], "1": ["FINISHED", "KILLED"], "2": ["FINISHED"]}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_distributed_chief_and_two_workers_log_every_trial_once(
+    workdir: Path, experiment: str, mnist_dir: Path
+) -> None:
+    space = search_file(workdir / "space.toml", "random", trials=4)
+    command = [sys.executable, "-m", "keraslab", "tune", "mnist-mlp", "--space", str(space), "--experiment", experiment]
+    command += [
+        "--distributed",
+        "--data-dir",
+        str(mnist_dir),
+        *(f"--set={o}" for o in [*PROJECT, "model.hidden_layers=1"]),
+    ]
+    oracle = {"KERASTUNER_ORACLE_IP": "127.0.0.1", "KERASTUNER_ORACLE_PORT": str(free_port()), "COLUMNS": "200"}
+    processes = {
+        tuner_id: subprocess.Popen(
+            command,
+            cwd=workdir,
+            env={**os.environ, **oracle, "KERASTUNER_TUNER_ID": tuner_id},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for tuner_id in ("chief", "worker0", "worker1")
+    }
+    try:
+        outputs = {tuner_id: process.communicate(timeout=240)[0] for tuner_id, process in processes.items()}
+    finally:
+        for process in processes.values():
+            process.kill()
+    for tuner_id, process in processes.items():
+        assert process.returncode == 0, outputs[tuner_id][-3000:]
+
+    parents, children = runs(experiment)
+    assert len(parents) == 1 and parents[0].info.status == "FINISHED"
+    assert parents[0].data.tags["keraslab.distributed"] == "true"
+    assert sorted(c.data.tags[TRIAL_TAG] for c in children) == ["0", "1", "2", "3"]  # each trial exactly once
+    assert all(c.info.status == "FINISHED" for c in children)
+    assert {c.data.tags["keraslab.tuner_id"] for c in children} <= {"worker0", "worker1"}  # only workers train
+    assert "started" not in outputs["chief"]

@@ -96,7 +96,6 @@ def run_search(spec: ProjectSpec, search: SearchSpec, options: SearchOptions | N
 
     uri = tracking_uri(options.uri)
     experiment = options.experiment or spec.name
-    experiment_id = ensure_experiment(uri, experiment)
     hypermodel = ProjectHyperModel(spec.model.builder, params, search.space)
     tuner = make_tuner(
         search.tuner,
@@ -115,17 +114,19 @@ def run_search(spec: ProjectSpec, search: SearchSpec, options: SearchOptions | N
         "shuffle": False,  # the pipeline shuffles
     }
 
-    def attach(parent_run_id: str) -> None:
+    def attach(experiment_id: str, parent_run_id: str) -> None:
         tuner.attach(TrackingContext(uri, experiment_id, parent_run_id, key, planned_trials(tuner)))
 
     if me == "worker":
-        result = SearchResult(me, wait_for_parent(uri, experiment_id, key))
-        attach(result.parent_run_id)
+        experiment_id, parent_run_id = wait_for_parent(uri, experiment, key)
+        result = SearchResult(me, parent_run_id)
+        attach(experiment_id, parent_run_id)
         tuner.search(train_ds, **fit_kwargs)
         result.trials = [vars(r) for r in tuner.records.values()]
         result.wall_seconds = time.perf_counter() - started
         return result
 
+    experiment_id = ensure_experiment(uri, experiment)
     if resumable and finished_parent(uri, experiment_id, key):
         raise SearchComplete(
             f"this search already finished (run {finished_parent(uri, experiment_id, key)}); "
@@ -144,7 +145,7 @@ def run_search(spec: ProjectSpec, search: SearchSpec, options: SearchOptions | N
         tracker.log_params({**flatten(config), **flatten(search.to_table())})
         tracker.log_text(to_toml(config), "config.toml")
         tracker.log_text(to_toml(search.to_table()), "search.toml")
-        attach(tracker.run_id)
+        attach(experiment_id, tracker.run_id)
         tuner.search(train_ds, **fit_kwargs)
         result = SearchResult(me, tracker.run_id)
         result.trials = trials_table(tuner, uri, experiment_id, tracker.run_id)
@@ -178,20 +179,21 @@ def trial_callbacks(spec: ProjectSpec) -> list[Any]:
 # ---------------------------------------------------------------------- parent run
 
 
-def wait_for_parent(uri: str, experiment_id: str, key: str, timeout: float = PARENT_WAIT_SECONDS) -> str:
-    """A worker waits for the chief's RUNNING parent run of search ``key``."""
+def wait_for_parent(uri: str, experiment: str, key: str, timeout: float = PARENT_WAIT_SECONDS) -> tuple[str, str]:
+    """A worker waits for the chief's RUNNING parent run of search ``key``: (experiment id, run id)."""
     from mlflow import MlflowClient
 
     client = MlflowClient(uri)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        runs = client.search_runs(
-            [experiment_id],
+        found = client.get_experiment_by_name(experiment)  # the chief creates it
+        runs = found and client.search_runs(
+            [found.experiment_id],
             filter_string=f"tags.`{RESUME_KEY_TAG}` = '{key}' and attributes.status = 'RUNNING'",
             max_results=1,
         )
         if runs:
-            return runs[0].info.run_id
+            return found.experiment_id, runs[0].info.run_id
         time.sleep(1)
     raise RuntimeError(f"no parent run of search {key} appeared in {uri} within {timeout:.0f} s: is the chief up?")
 
