@@ -49,9 +49,14 @@ def test_one_epoch_run_is_fully_tracked_and_the_model_loads(workdir: Path, mnist
     config_text = mlflow.artifacts.load_text(f"runs:/{result.run_id}/config.toml")
     assert "units = 32" in config_text and 'builder = "mlp"' in config_text
 
-    loaded = mlflow.keras.load_model(result.model_uri)
-    x = mnist.read_idx(mnist_dir / "mnist" / "t10k-images-idx3-ubyte.gz")[:5, ..., None] / 255.0
-    np.testing.assert_allclose(loaded.predict(x, verbose=0), result.model.predict(x, verbose=0), atol=1e-6)
+    import pandas as pd
+
+    loaded = mlflow.pyfunc.load_model(result.model_uri)  # the logged model, pre/post-processing included
+    images = mnist.read_idx(mnist_dir / "mnist" / "t10k-images-idx3-ubyte.gz")[:5]
+    answers = loaded.predict(pd.DataFrame({"array": [image.tolist() for image in images]}))
+    expected = result.model.predict(images[..., None] / 255.0, verbose=0)
+    np.testing.assert_allclose(np.stack(answers["probabilities"]), expected, atol=1e-5)
+    assert list(answers["label"]) == [str(i) for i in expected.argmax(axis=1)]
     assert client.get_registered_model("tiny-mnist").name == "tiny-mnist"
 
 
