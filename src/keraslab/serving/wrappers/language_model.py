@@ -64,7 +64,8 @@ class TextGenerator(KerasPyfunc):
             raise bad_input(f"max_new_tokens = {settings.max_new_tokens}: at most {MAX_NEW_TOKENS} per request")
         return settings
 
-    def predict(self, context: Any, model_input: Any, params: dict[str, Any] | None = None) -> pd.DataFrame:
+    # No type hints: MLflow would read them as the model's input schema.
+    def predict(self, context, model_input, params=None):
         settings = self.settings(params)
         frame = model_input if isinstance(model_input, pd.DataFrame) else pd.DataFrame(model_input)
         if PROMPT not in frame.columns or len(frame) == 0:
