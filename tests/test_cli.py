@@ -65,3 +65,40 @@ def test_train_then_runs_table(workdir: Path, mnist_dir: Path) -> None:
 
     missing = runner.invoke(app, ["runs", "mnist-cnn"])
     assert missing.exit_code == 1 and "train the project first" in missing.stderr
+
+
+def test_ui_serves_the_same_store_on_localhost(workdir: Path) -> None:
+    import os
+    import signal
+    import socket
+    import time
+
+    import requests
+    from mlflow import MlflowClient
+
+    from keraslab.tracking.store import tracking_uri
+
+    MlflowClient(tracking_uri()).create_experiment("seen-by-the-ui")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "keraslab", "ui", "--port", str(port)], cwd=workdir, start_new_session=True,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(f"{url}/health", timeout=2).ok:
+                    break
+            except requests.ConnectionError:
+                time.sleep(1)
+        else:
+            raise AssertionError("the MLflow UI did not answer within 120 s")
+        found = requests.post(f"{url}/ajax-api/2.0/mlflow/experiments/search", json={"max_results": 10}, timeout=10)
+        assert "seen-by-the-ui" in {e["name"] for e in found.json()["experiments"]}
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=30)
