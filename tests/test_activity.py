@@ -14,7 +14,14 @@ from keraslab.tasks.activity import per_class_f1
 from keraslab.training.trainer import TrackingOptions, train
 from test_activity_data import basicmotions_dir
 
-TINY = ["model.units=4", "model.layers=1", "training.epochs=2", "training.batch_size=4", "data.validation_split=0.2"]
+TINY = [
+    "model.units=4",
+    "model.layers=1",
+    "training.epochs=2",
+    "training.batch_size=4",
+    "data.validation_split=0.2",
+    "training.jit_compile=false",
+]
 
 
 @pytest.fixture(scope="module")

@@ -35,6 +35,7 @@ BASE = {"input_shape": (12, 3), "num_classes": 2, "units": 8, "channel_mean": [5
 def test_each_cell_type_builds_and_trains_an_epoch(variant: dict) -> None:
     x, y = synthetic_sequences(32)
     model = build("rnn", {**BASE, **variant, "learning_rate": 0.01})
+    model.jit_compile = False  # XLA doubles the compile time of recurrent layers on CPU; not what is tested here
     layer_types = {type(layer).__name__ for layer in model.layers}
     assert {"simple": "SimpleRNN", "lstm": "Bidirectional", "gru": "GRU"}[variant["cell"]] in layer_types
     assert ("Conv1D" in layer_types) == bool(variant.get("conv_filters"))
@@ -43,7 +44,7 @@ def test_each_cell_type_builds_and_trains_an_epoch(variant: dict) -> None:
     history = model.fit(x, y, epochs=1, batch_size=8, verbose=0).history
     assert np.isfinite(history["loss"][0])
     assert model.evaluate(x, y, verbose=0, return_dict=True)["loss"] < before
-    assert model.predict(x[:3], verbose=0).shape == (3, 2)
+    assert model.output_shape == (None, 2)
 
 
 def test_standardisation_is_inside_the_model() -> None:
