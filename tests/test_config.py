@@ -54,6 +54,7 @@ def test_overrides_reach_the_spec_and_builder_params() -> None:
         ("model.builder=resnet", ["'resnet' is not a known builder", "cnn", "mlp"]),
         ("training.strategy=tpu", ["training.strategy = 'tpu'", "mirrored"]),
         ("task=regression", ["task = 'regression' is not a known task", "classification"]),
+        ("data.dataset=cifar10", ["data.dataset = 'cifar10' is not a known dataset", "mnist", "basicmotions"]),
     ],
 )
 def test_bad_values_fail_with_key_value_and_what_is_allowed(override: str, needles: list[str]) -> None:

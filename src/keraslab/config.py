@@ -159,10 +159,14 @@ def validate(model: type[BaseModel], raw: Mapping[str, Any], source: str, prefix
 def load_project(raw: Mapping[str, Any], source: str) -> ProjectSpec:
     """Validate a project table, including the ``[model]`` keys against its builder's ``Params``."""
     spec = validate(ProjectSpec, raw, source)
+    from keraslab.data import known_datasets
     from keraslab.tasks import known_tasks
 
     if spec.task not in known_tasks():
         raise ConfigError(f"{source}: task = {spec.task!r} is not a known task; known: {', '.join(known_tasks())}")
+    if spec.data.dataset not in known_datasets():
+        known = ", ".join(known_datasets())
+        raise ConfigError(f"{source}: data.dataset = {spec.data.dataset!r} is not a known dataset; known: {known}")
     validate(params_model(spec.model.builder), spec.model.params, source, prefix="model.")
     return spec
 

@@ -17,7 +17,7 @@ from keraslab.data.splits import DataInfo, DataUnavailable, Splits
 if TYPE_CHECKING:
     from keraslab.config import DataSpec
 
-__all__ = ["DataInfo", "DataUnavailable", "Splits", "load", "resolve_data_dir"]
+__all__ = ["DataInfo", "DataUnavailable", "Splits", "known_datasets", "load", "resolve_data_dir"]
 
 
 def resolve_data_dir(data_dir: str | Path | None) -> Path | None:
@@ -31,15 +31,20 @@ def resolve_data_dir(data_dir: str | Path | None) -> Path | None:
     return path
 
 
+#: Modules of this package that are machinery, not dataset families.
+MACHINERY = {"splits", "pipeline", "remote"}
+
+
+def known_datasets() -> list[str]:
+    """The dataset families: modules of ``keraslab.data`` (private ``_*`` helpers and machinery excluded)."""
+    return sorted(
+        p.stem for p in Path(__file__).parent.glob("*.py") if not p.stem.startswith("_") and p.stem not in MACHINERY
+    )
+
+
 def load(spec: DataSpec, data_dir: str | Path | None = None, seed: int = 0) -> Splits:
     """Load dataset ``spec.dataset`` as unbatched train/validation/test splits."""
-    try:
-        family = importlib.import_module(f"keraslab.data.{spec.dataset}")
-    except ModuleNotFoundError:
-        known = sorted(
-            p.stem
-            for p in Path(__file__).parent.glob("*.py")
-            if p.stem not in ("__init__", "splits", "pipeline", "remote")
-        )
-        raise DataUnavailable(f"data.dataset = {spec.dataset!r} is not a known dataset; known: {known}") from None
+    if spec.dataset not in known_datasets():
+        raise DataUnavailable(f"data.dataset = {spec.dataset!r} is not a known dataset; known: {known_datasets()}")
+    family = importlib.import_module(f"keraslab.data.{spec.dataset}")
     return family.load(spec, resolve_data_dir(data_dir), seed)

@@ -12,7 +12,7 @@ from matplotlib.figure import Figure
 
 from keraslab.data._sequences import MASK_VALUE
 from keraslab.tasks import Evaluation, classification
-from keraslab.tasks.classification import callbacks
+from keraslab.tasks.classification import callbacks, per_class_f1
 
 if TYPE_CHECKING:
     import keras
@@ -52,16 +52,6 @@ def evaluate(model: keras.Model, test_ds: tf.data.Dataset, splits: Splits) -> Ev
     channels = splits.info.extra.get("channels") or [f"channel_{c}" for c in range(splits.x_train.shape[-1])]
     evaluation.figures["class_examples.png"] = class_examples(splits.x_train, splits.y_train, names, channels)
     return evaluation
-
-
-def per_class_f1(y_true: np.ndarray, y_pred: np.ndarray, num_classes: int) -> list[float]:
-    """F1 of each class (0 for a class neither present nor predicted)."""
-    scores = []
-    for c in range(num_classes):
-        tp = np.sum((y_pred == c) & (y_true == c))
-        wrong = np.sum((y_pred == c) != (y_true == c))
-        scores.append(float(2 * tp / (2 * tp + wrong)) if tp + wrong else 0.0)
-    return scores
 
 
 def metric_name(text: str) -> str:

@@ -51,12 +51,16 @@ def scaled(x: np.ndarray) -> np.ndarray:
     return x.astype(np.float32) / 255.0 if x.dtype == np.uint8 else x
 
 
-def macro_f1(y_true: np.ndarray, y_pred: np.ndarray, num_classes: int) -> float:
-    """Unweighted mean of the per-class F1 scores (classes absent from both count as 0)."""
+def per_class_f1(y_true: np.ndarray, y_pred: np.ndarray, num_classes: int) -> list[float]:
+    """F1 of each class (0 for a class neither present nor predicted)."""
     scores = []
     for c in range(num_classes):
         tp = np.sum((y_pred == c) & (y_true == c))
-        fp = np.sum((y_pred == c) & (y_true != c))
-        fn = np.sum((y_pred != c) & (y_true == c))
-        scores.append(2 * tp / (2 * tp + fp + fn) if tp + fp + fn else 0.0)
-    return float(np.mean(scores))
+        wrong = np.sum((y_pred == c) != (y_true == c))
+        scores.append(float(2 * tp / (2 * tp + wrong)) if tp + wrong else 0.0)
+    return scores
+
+
+def macro_f1(y_true: np.ndarray, y_pred: np.ndarray, num_classes: int) -> float:
+    """Unweighted mean of the per-class F1 scores."""
+    return float(np.mean(per_class_f1(y_true, y_pred, num_classes)))
