@@ -189,6 +189,7 @@ COMMAND_MODULES: list[str] = [
     "keraslab.serving.commands",
     "keraslab.aircalc.commands",
     "keraslab.transformer.commands",
+    "keraslab.gan.commands",
 ]
 
 for module_name in COMMAND_MODULES:

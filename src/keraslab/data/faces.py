@@ -1,0 +1,205 @@
+"""Faces in two domains, young (label 0) and old (label 1), for the photo-aging CycleGAN.
+
+``data.options.source`` picks where they come from:
+
+- ``procedural`` (default): ``keraslab.gan.faces`` draws ``count`` faces per domain from seeds (no files);
+- ``folder``: any folder with ``young/`` and ``old/`` subfolders of PNG/JPEG images (``path``);
+- ``utkface``: a UTKFace folder (``path``), files ``age_gender_race_datetime.jpg[.chip.jpg]``; ages up to
+  ``young_max_age`` are young, from ``old_min_age`` old, the rest unused;
+- ``celeba``: CelebA through tensorflow-datasets, split by its ``Young`` attribute (fails fast offline).
+
+Images are centre-cropped to a square and resized to ``image_size``. Unreadable images, images smaller than
+``min_size`` and UTKFace names without an age are skipped and counted (``DataInfo.extra["skipped"]``), not fatal.
+A relative ``path`` is looked up in ``--data-dir`` first.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from keraslab.data.splits import DataInfo, DataUnavailable, Splits, carve_validation
+
+if TYPE_CHECKING:
+    from keraslab.config import DataSpec
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png"}
+UTKFACE_NAME = re.compile(r"^(\d{1,3})_\d+_\d+_\d+\.jpg(\.chip\.jpg)?$", re.IGNORECASE)
+CELEBA_URL = "https://drive.google.com/"
+YOUNG, OLD = 0, 1
+
+
+class FaceOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    source: Literal["procedural", "folder", "utkface", "celeba"] = "procedural"
+    path: str | None = Field(None, description="folder / utkface: the folder (relative: inside --data-dir)")
+    image_size: int = Field(64, ge=16, le=512)
+    count: int = Field(1000, ge=2, description="procedural: faces per domain")
+    young_max_age: int = Field(30, ge=0)
+    old_min_age: int = Field(50, ge=0)
+    min_size: int = Field(32, ge=1, description="images with a shorter side are skipped")
+    max_images: int | None = Field(None, ge=2, description="celeba: use at most this many images")
+    test_fraction: float = Field(0.1, ge=0.0, lt=1.0)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> FaceOptions:
+        if self.source in ("folder", "utkface") and not self.path:
+            raise ValueError(f"source = {self.source!r} needs path = the folder holding the images")
+        if self.image_size % 4:
+            raise ValueError(f"image_size = {self.image_size} must be a multiple of 4")
+        if self.young_max_age >= self.old_min_age:
+            raise ValueError(f"young_max_age ({self.young_max_age}) must be below old_min_age ({self.old_min_age})")
+        return self
+
+
+def options(spec: DataSpec) -> FaceOptions:
+    try:
+        return FaceOptions.model_validate(spec.options)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"data.options.{'.'.join(map(str, e['loc'])) or '(all)'}: {e['msg']}" for e in exc.errors()
+        )
+        raise DataUnavailable(f"faces: {problems}") from None
+
+
+def load(spec: DataSpec, data_dir: Path | None, seed: int) -> Splits:
+    """Train/validation/test images (uint8 N×S×S×3) with domain labels (0 young, 1 old)."""
+    opts = options(spec)
+    skipped: Counter[str] = Counter()
+    if opts.source == "procedural":
+        images, labels = procedural(opts)
+        source = f"procedural:{opts.count}x2"
+    elif opts.source == "celeba":
+        images, labels = celeba(opts, skipped)
+        source = "tfds:celeb_a"
+    else:
+        folder = resolve(opts.path or "", data_dir)
+        images, labels = (utkface if opts.source == "utkface" else young_old_folder)(folder, opts, skipped)
+        source = f"{opts.source}:{folder.resolve()}"
+    if min(np.sum(labels == YOUNG), np.sum(labels == OLD)) < 2:
+        raise DataUnavailable(f"faces ({source}): need at least 2 young and 2 old images; skipped {dict(skipped)}")
+    order = np.random.default_rng(seed).permutation(len(images))
+    n_test = round(len(images) * opts.test_fraction)
+    test, rest = order[:n_test], order[n_test:]
+    x_train, y_train, x_val, y_val = carve_validation(images[rest], labels[rest], spec.validation_split, seed)
+    info = DataInfo(
+        source=source,
+        model_params={"input_shape": (opts.image_size, opts.image_size, 3)},
+        class_names=["young", "old"],
+        sizes={"train": len(x_train), "validation": len(x_val), "test": len(test)},
+        extra={"skipped": dict(skipped), "procedural": opts.source == "procedural"},
+    )
+    return Splits(x_train, y_train, x_val, y_val, images[test], labels[test], info)
+
+
+def procedural(opts: FaceOptions) -> tuple[np.ndarray, np.ndarray]:
+    from keraslab.gan.faces import procedural_faces
+
+    young = procedural_faces(range(opts.count), old=False, size=opts.image_size)
+    old = procedural_faces(range(opts.count, 2 * opts.count), old=True, size=opts.image_size)
+    return np.concatenate([young, old]), np.repeat(np.array([YOUNG, OLD], np.int64), opts.count)
+
+
+def resolve(path: str, data_dir: Path | None) -> Path:
+    candidates = [Path(path).expanduser()]
+    if data_dir is not None and not Path(path).is_absolute():
+        candidates.insert(0, data_dir / path)
+    for candidate in candidates:
+        if candidate.is_dir():
+            return candidate
+    raise DataUnavailable(f"faces: folder {path!r} not found (looked in {', '.join(map(str, candidates))})")
+
+
+def young_old_folder(folder: Path, opts: FaceOptions, skipped: Counter[str]) -> tuple[np.ndarray, np.ndarray]:
+    images, labels = [], []
+    for label, name in ((YOUNG, "young"), (OLD, "old")):
+        sub = folder / name
+        if not sub.is_dir():
+            raise DataUnavailable(f"faces: {folder} has no {name}/ subfolder; expected young/ and old/ with images")
+        for path in image_files(sub):
+            if (image := read_face(path, opts, skipped)) is not None:
+                images.append(image)
+                labels.append(label)
+    return stacked(images, opts), np.asarray(labels, np.int64)
+
+
+def utkface(folder: Path, opts: FaceOptions, skipped: Counter[str]) -> tuple[np.ndarray, np.ndarray]:
+    images, labels = [], []
+    for path in image_files(folder):
+        match = UTKFACE_NAME.match(path.name)
+        if match is None:
+            skipped["no_age_in_name"] += 1
+            continue
+        age = int(match.group(1))
+        label = YOUNG if age <= opts.young_max_age else OLD if age >= opts.old_min_age else None
+        if label is not None and (image := read_face(path, opts, skipped)) is not None:
+            images.append(image)
+            labels.append(label)
+    return stacked(images, opts), np.asarray(labels, np.int64)
+
+
+def image_files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*") if p.is_file() and p.name.lower().endswith(tuple(IMAGE_SUFFIXES)))
+
+
+def read_face(path: Path, opts: FaceOptions, skipped: Counter[str]) -> np.ndarray | None:
+    """The image as a centre-cropped ``image_size`` square, or None (counted in ``skipped``)."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as image:
+            rgb = image.convert("RGB")
+    except (OSError, UnidentifiedImageError, ValueError, Image.DecompressionBombError):
+        skipped["unreadable"] += 1
+        return None
+    if min(rgb.size) < opts.min_size:
+        skipped["too_small"] += 1
+        return None
+    return square(np.asarray(rgb), opts.image_size)
+
+
+def square(image: np.ndarray, size: int) -> np.ndarray:
+    """Centre-crop an H×W×3 uint8 image to a square and resize it to ``size``."""
+    from PIL import Image
+
+    h, w = image.shape[:2]
+    side = min(h, w)
+    top, left = (h - side) // 2, (w - side) // 2
+    crop = Image.fromarray(image[top : top + side, left : left + side])
+    return np.asarray(crop.resize((size, size), Image.Resampling.LANCZOS), dtype=np.uint8)
+
+
+def stacked(images: list[np.ndarray], opts: FaceOptions) -> np.ndarray:
+    return np.stack(images) if images else np.zeros((0, opts.image_size, opts.image_size, 3), np.uint8)
+
+
+def celeba(opts: FaceOptions, skipped: Counter[str]) -> tuple[np.ndarray, np.ndarray]:
+    import tensorflow_datasets as tfds
+
+    from keraslab.data.remote import reachable
+
+    try:
+        ds = tfds.load("celeb_a", split="train", download=False)
+    except (AssertionError, tfds.core.DatasetNotFoundError):
+        if not reachable(CELEBA_URL):
+            raise DataUnavailable(
+                "celeb_a is not in the tensorflow-datasets cache and its download host cannot be reached; prepare "
+                "it once online, or use data.options.source = 'folder' (young/ and old/) or 'utkface' with a path"
+            ) from None
+        ds = tfds.load("celeb_a", split="train", download=True)
+    if opts.max_images:
+        ds = ds.take(opts.max_images)
+    images, labels = [], []
+    for example in tfds.as_numpy(ds):
+        if min(example["image"].shape[:2]) < opts.min_size:
+            skipped["too_small"] += 1
+            continue
+        images.append(square(example["image"], opts.image_size))
+        labels.append(YOUNG if example["attributes"]["Young"] else OLD)
+    return stacked(images, opts), np.asarray(labels, np.int64)
