@@ -39,6 +39,15 @@ class EarlyStoppingSpec(Strict):
     min_delta: float = Field(0.0, ge=0.0)
 
 
+class ReduceLrSpec(Strict):
+    """Keras ReduceLROnPlateau on ``training.monitor``."""
+
+    enabled: bool = False
+    factor: float = Field(0.5, gt=0.0, lt=1.0)
+    patience: int = Field(2, ge=0)
+    min_lr: float = Field(1e-6, ge=0.0)
+
+
 class TrainingSpec(Strict):
     epochs: int = Field(10, ge=1)
     batch_size: int = Field(128, ge=1, description="per replica; the global batch is this × replicas")
@@ -48,6 +57,7 @@ class TrainingSpec(Strict):
     jit_compile: bool | Literal["auto"] = "auto"
     monitor: str = Field("val_loss", description="metric for early stopping and the best checkpoint")
     early_stopping: EarlyStoppingSpec = Field(default_factory=EarlyStoppingSpec)
+    reduce_lr: ReduceLrSpec = Field(default_factory=ReduceLrSpec)
 
 
 class ModelSpec(BaseModel):

@@ -16,7 +16,8 @@ def standard_callbacks(
     training: TrainingSpec, workdir: Path, best_so_far: float | None = None
 ) -> list[keras.callbacks.Callback]:
     """BackupAndRestore (first, so a rerun resumes at the right epoch), TerminateOnNaN, EarlyStopping,
-    and a best-weights checkpoint in ``workdir`` (``best_so_far`` carries its threshold across a resume)."""
+    ReduceLROnPlateau when enabled, and a best-weights checkpoint in ``workdir`` (``best_so_far`` carries its
+    threshold across a resume)."""
     import keras
 
     workdir.mkdir(parents=True, exist_ok=True)
@@ -31,6 +32,15 @@ def standard_callbacks(
                 patience=training.early_stopping.patience,
                 min_delta=training.early_stopping.min_delta,
                 restore_best_weights=False,  # the best checkpoint below restores, also across a resume
+            )
+        )
+    if training.reduce_lr.enabled:
+        callbacks.append(
+            keras.callbacks.ReduceLROnPlateau(
+                monitor=training.monitor,
+                factor=training.reduce_lr.factor,
+                patience=training.reduce_lr.patience,
+                min_lr=training.reduce_lr.min_lr,
             )
         )
     callbacks.append(
