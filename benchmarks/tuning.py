@@ -33,8 +33,12 @@ def hyperband(args: argparse.Namespace) -> dict:
         "tuner.kind='hyperband'",
         f"tuner.epochs={args.max_epochs}",
         f"tuner.factor={args.factor}",
-        f"tuner.max_trials={args.max_trials}",
+        f"tuner.hyperband_iterations={args.iterations}",
     ]
+    if args.max_trials:
+        overrides.append(f"tuner.max_trials={args.max_trials}")
+    else:
+        overrides.append("tuner.max_trials=None")
     search = load_search(find_search(spec, None), spec, overrides)
     result = run_search(spec, search, SearchOptions(data_dir=args.data_dir, experiment="bench-hyperband"))
     rows = [r for r in result.trials if r.get("trial_seconds") is not None]
@@ -84,7 +88,8 @@ def main() -> None:
     parser.add_argument("--data-dir", type=Path, required=True)
     parser.add_argument("--max-epochs", type=int, default=9, help="Hyperband's max epochs per trial")
     parser.add_argument("--factor", type=int, default=3)
-    parser.add_argument("--max-trials", type=int, default=13, help="cap on Hyperband's trials (the budget)")
+    parser.add_argument("--iterations", type=int, default=1, help="Hyperband iterations")
+    parser.add_argument("--max-trials", type=int, default=13, help="cap on Hyperband's trials (0: its full schedule)")
     parser.add_argument("--retrain-epochs", type=int, default=20)
     parser.add_argument("--dist-trials", type=int, default=4)
     args = parser.parse_args()
@@ -106,7 +111,8 @@ def main() -> None:
     table = [
         "| measure | value | target / note |",
         "| --- | --- | --- |",
-        f"| Hyperband search (max_epochs {args.max_epochs}, factor {args.factor}, cap {args.max_trials} trials) "
+        f"| Hyperband search (max_epochs {args.max_epochs}, factor {args.factor}, {args.iterations} iteration(s), "
+        f"cap {args.max_trials or 'none'}) "
         f"| {len(result.trials)} trials in {result.wall_seconds / 60:.1f} min "
         f"| best val_accuracy {result.best_score:.4f} |",
         f"| best hyperparameters | {best_text} | |",
@@ -125,7 +131,7 @@ def main() -> None:
             "# Tuning benchmark (real MNIST, mnist-mlp)",
             "",
             "`python benchmarks/tuning.py --data-dir ../shared/data "
-            f"--max-epochs {args.max_epochs} --factor {args.factor} "
+            f"--max-epochs {args.max_epochs} --factor {args.factor} --iterations {args.iterations} "
             f"--max-trials {args.max_trials} --retrain-epochs {args.retrain_epochs} --dist-trials {args.dist_trials}` "
             f"— total {(time.perf_counter() - started) / 60:.1f} min.",
             "",

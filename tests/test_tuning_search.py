@@ -14,7 +14,7 @@ from mlflow import MlflowClient
 
 from keraslab import registry
 from keraslab.tracking.store import tracking_uri
-from keraslab.tuning.search import SearchOptions, run_search
+from keraslab.tuning.search import SearchComplete, SearchOptions, run_search
 from keraslab.tuning.space import load_search
 from keraslab.tuning.tuners import PARENT_TAG, TRIAL_TAG
 
@@ -162,6 +162,8 @@ def test_killed_search_resumes_without_rerunning_or_duplicating(
     for child in children:
         by_trial.setdefault(child.data.tags[TRIAL_TAG], []).append(child.info.status)
     assert by_trial == {"0": ["FINISHED"], "1": ["FINISHED", "KILLED"], "2": ["FINISHED"]}
+    with pytest.raises(SearchComplete, match="already finished"):
+        run_search(spec, load_search(space, spec), SearchOptions(data_dir=mnist_dir, experiment=experiment))
 
 
 def free_port() -> int:

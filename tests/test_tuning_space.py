@@ -86,3 +86,20 @@ def test_sampled_values_map_onto_the_project_builder() -> None:
     assert [layer.units for layer in dense] == [96, 96, 96, 10]
     assert model.optimizer.__class__.__name__ == "RMSprop"
     assert model.optimizer.learning_rate.numpy() == pytest.approx(0.01)
+
+
+def test_only_hyperband_runs_without_a_trial_budget() -> None:
+    spec = registry.load("mnist-mlp")
+    assert load_search(find_search(spec, None), spec, ["tuner.max_trials=None"]).tuner.max_trials is None
+    with pytest.raises(ConfigError, match="max_trials is needed for a random search"):
+        load_search(find_search(spec, None), spec, ["tuner.max_trials=None", "tuner.kind=random"])
+
+
+def test_tune_command_reports_a_bad_option_clearly() -> None:
+    from typer.testing import CliRunner
+
+    from keraslab.cli import app
+
+    result = CliRunner().invoke(app, ["tune", "mnist-mlp", "--tuner", "annealing"])
+    assert result.exit_code == 2
+    assert "tuner.kind = 'annealing'" in result.output

@@ -127,11 +127,8 @@ def run_search(spec: ProjectSpec, search: SearchSpec, options: SearchOptions | N
         return result
 
     experiment_id = ensure_experiment(uri, experiment)
-    if resumable and finished_parent(uri, experiment_id, key):
-        raise SearchComplete(
-            f"this search already finished (run {finished_parent(uri, experiment_id, key)}); "
-            "--overwrite starts it again"
-        )
+    if resumable and (finished := finished_parent(uri, experiment_id, key)):
+        raise SearchComplete(f"this search already finished (run {finished}); --overwrite starts it again")
     if options.overwrite:
         retire_unfinished(uri, experiment_id, key)
     tracker = RunTracker(uri, experiment)

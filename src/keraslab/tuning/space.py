@@ -120,6 +120,12 @@ class TunerSpec(Strict):
     max_consecutive_failed_trials: int = Field(3, ge=1)
     seed: int | None = Field(None, description="None: the project's training.seed")
 
+    @model_validator(mode="after")
+    def _budget(self) -> TunerSpec:
+        if self.max_trials is None and self.kind != "hyperband":
+            raise ValueError(f"max_trials is needed for a {self.kind} search (only hyperband has its own schedule)")
+        return self
+
     @property
     def resolved_direction(self) -> str:
         return self.direction or ("max" if "acc" in self.objective else "min")
