@@ -22,7 +22,7 @@ def register(app: typer.Typer) -> None:
 def tune(
     project: Annotated[str, typer.Argument(help="Project name (mnist-mlp) or path to a project TOML.")],
     space: Annotated[
-        str | None, typer.Option(help="Search file name or path [default: tuning/<project>.toml].")
+        str | None, typer.Option(help="Search file name or path (default: tuning/<project>.toml).")
     ] = None,
     tuner: Annotated[str | None, typer.Option(help="random | hyperband | bayesian | grid (tuner.kind).")] = None,
     max_trials: Annotated[int | None, typer.Option(help="Trial budget (tuner.max_trials).")] = None,
@@ -33,12 +33,12 @@ def tune(
         bool, typer.Option(help="KT chief/worker: uses KERASTUNER_TUNER_ID, _ORACLE_IP, _ORACLE_PORT.")
     ] = False,
     directory: Annotated[
-        Path | None, typer.Option(help="Keras Tuner's folder, shared by chief and workers [default: ./mlruns/tuning].")
+        Path | None, typer.Option(help="Keras Tuner's folder, shared by chief and workers (default: ./mlruns/tuning).")
     ] = None,
     set_: SetOption = None,
     data_dir: DataDirOption = None,
     tracking_uri: TrackingUriOption = None,
-    experiment: Annotated[str | None, typer.Option(help="MLflow experiment [default: the project name].")] = None,
+    experiment: Annotated[str | None, typer.Option(help="MLflow experiment (default: the project name).")] = None,
     register: Annotated[str | None, typer.Option(help="Register the best model under this name.")] = None,
     verbose: Annotated[int, typer.Option(help="Keras fit verbosity inside trials (0, 1, 2).")] = 0,
 ) -> None:
