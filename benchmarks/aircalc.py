@@ -82,8 +82,8 @@ class Composer:
                 patch = crop(zoom(ink, line * rng.uniform(0.85, 1.05) / 20))
                 centre = -line / 2
             else:
-                strokes = symbol_strokes(char, rng)
                 pen = rng.uniform(*THICKNESS) * line
+                strokes = symbol_strokes(char, rng, pen / line)
                 points = np.concatenate(strokes)
                 low = points.min(axis=0) * line - pen
                 pixels = [s * line - low for s in strokes]
@@ -123,6 +123,7 @@ def main() -> None:
     parser.add_argument("--data-dir", type=Path, required=True)
     parser.add_argument("--epochs", type=int, help="override the project's training.epochs")
     parser.add_argument("--expressions", type=int, default=500)
+    parser.add_argument("--tracking-uri", help="keep the trained run here (default: a temporary SQLite store)")
     args = parser.parse_args()
 
     from keraslab import registry
@@ -136,9 +137,8 @@ def main() -> None:
     spec = registry.load("aircalc", overrides)
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as store:
-        result = train(
-            spec, data_dir=args.data_dir, tracking=TrackingOptions(uri=f"sqlite:///{store}/mlflow.db"), verbose=2
-        )
+        uri = args.tracking_uri or f"sqlite:///{store}/mlflow.db"
+        result = train(spec, data_dir=args.data_dir, tracking=TrackingOptions(uri=uri), verbose=2)
     train_seconds = time.perf_counter() - started
     model = result.model
 

@@ -1,18 +1,25 @@
-"""AirCalc end to end on a tiny model: the dataset family, a tracked training run, and the CLI reading a trace
-with the logged model (synthetic MNIST-format digits, so the test checks the plumbing, not the accuracy)."""
+"""AirCalc end to end on a tiny model trained once for the module: the dataset family, a tracked training run,
+the logged pyfunc (trace and image rows, bad rows) and the CLI reading a trace with it (synthetic MNIST-format
+digits, so the tests check the plumbing, not the accuracy)."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
+import mlflow
 import numpy as np
+import pandas as pd
 import pytest
+from mlflow.exceptions import MlflowException
 from typer.testing import CliRunner
 
 from keraslab import registry
+from keraslab.aircalc.raster import rasterise
 from keraslab.config import ConfigError
 from keraslab.data import load
+from keraslab.serving.wrappers.classification import png_base64
 from test_aircalc_pipeline import trace_of
 
 TINY = [
@@ -25,6 +32,20 @@ TINY = [
     "training.batch_size=64",
     "training.strategy='default'",
 ]
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory, mnist_dir: Path) -> Iterator[tuple[Path, str]]:
+    """One tiny tracked training run in a fresh ``./mlruns``; (working directory, model URI)."""
+    from keraslab.training.trainer import train
+
+    root = tmp_path_factory.mktemp("aircalc")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(root)
+        patch.delenv("MLFLOW_TRACKING_URI", raising=False)
+        result = train(registry.load("aircalc", TINY), data_dir=mnist_dir, verbose=0)
+        assert result.run_id and "test_accuracy" in result.test_metrics
+        yield root, f"runs:/{result.run_id}/model"
 
 
 def test_dataset_adds_operators_deterministically(mnist_dir: Path) -> None:
@@ -43,18 +64,41 @@ def test_bad_dataset_option_names_the_key(mnist_dir: Path) -> None:
         load(spec.data, mnist_dir, seed=0)
 
 
-def test_train_then_read_a_trace_with_the_cli(workdir: Path, mnist_dir: Path) -> None:
-    from keraslab.cli import app
-    from keraslab.training.trainer import train
+def test_logged_pyfunc_reads_a_trace_and_an_image(trained: tuple[Path, str]) -> None:
+    _, uri = trained
+    model = mlflow.pyfunc.load_model(uri)
+    trace = trace_of("12+7×3")
+    strokes = [np.asarray(s, float) for s in trace_of("(7-3)×2", height=60.0, origin=(20.0, 20.0))]
+    ink = rasterise(strokes, (110, 420), thickness=7.0)
+    rows = pd.DataFrame({"trace": [json.dumps(trace), None], "image": [None, png_base64(1 - ink)]})
+    answer = model.predict(rows)
+    assert list(answer.columns) == ["expression", "value", "error", "note", "symbols"]
+    assert [len(symbols) for symbols in answer["symbols"]] == [6, 7]  # segmented whole, whatever the tiny CNN reads
+    first = answer["symbols"][0][0]
+    assert set(first) == {"box", "label", "top", "confidence"} and len(first["top"]) == 3
+    assert first["box"][0] == pytest.approx(30 + 0.05 * 80)
+    for expression, value, error in zip(answer["expression"], answer["value"], answer["error"], strict=True):
+        assert (value is None) != (error is None) and len(expression) in (6, 7)
+    as_list = model.predict(pd.DataFrame({"trace": [trace]}))  # the strokes themselves, not JSON text
+    assert as_list["expression"][0] == answer["expression"][0]
+    with pytest.raises(MlflowException, match="row 0: trace: stroke 0, point 0"):
+        model.predict(pd.DataFrame({"trace": ['[[["a", 1]]]']}))
+    with pytest.raises(MlflowException, match="row 1: nothing given"):
+        model.predict(pd.DataFrame({"trace": [json.dumps(trace), None], "image": [None, None]}))
 
-    result = train(registry.load("aircalc", TINY), data_dir=mnist_dir, verbose=0)
-    assert result.run_id and "test_accuracy" in result.test_metrics
-    trace = workdir / "trace.json"
+
+def test_cli_reads_a_trace_with_the_logged_model(trained: tuple[Path, str]) -> None:
+    from keraslab.cli import app
+
+    root, _ = trained
+    trace = root / "trace.json"
     trace.write_text(json.dumps(trace_of("12+7×3")))
-    run = CliRunner().invoke(app, ["aircalc", str(trace), "--json"])
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(root)
+        run = CliRunner().invoke(app, ["aircalc", str(trace), "--json"])
+        missing = CliRunner().invoke(app, ["aircalc", str(root / "nope.png")])
     assert run.exit_code in (0, 1), run.output  # 1: the tiny model's reading may not compute
     reading = json.loads(run.stdout[run.stdout.index("{") :])
     assert len(reading["symbols"]) == 6
     assert all(len(s["top"]) == 3 and s["label"] in [t["label"] for t in s["top"]] for s in reading["symbols"])
-    missing = CliRunner().invoke(app, ["aircalc", str(workdir / "nope.png")])
     assert missing.exit_code == 2 and "file not found" in missing.output

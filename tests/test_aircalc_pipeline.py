@@ -13,9 +13,9 @@ from PIL import Image
 from keraslab.aircalc.inputs import InputError, parse_trace
 from keraslab.aircalc.normalise import normalise_strokes
 from keraslab.aircalc.pipeline import AirCalc
-from keraslab.aircalc.raster import rasterise
+from keraslab.aircalc.raster import rasterise, segment_distance
 from keraslab.aircalc.segment import group_units, stroke_boxes
-from keraslab.aircalc.strokes import operator_images
+from keraslab.aircalc.strokes import THICKNESS, operator_images, symbol_strokes
 from keraslab.aircalc.symbols import CLASS_NAMES, OPERATORS
 
 # A pen "font" in line units (a digit is 1 tall, y down): the strokes a test draws for each symbol.
@@ -84,6 +84,20 @@ def test_generated_symbols_keep_their_size() -> None:
     assert heights["-"] <= 5 and heights["("] >= 18  # a minus stays a thin bar, a parenthesis fills the line
 
 
+def test_divide_dots_never_touch_the_bar() -> None:
+    """Regression: dots touching the bar made generated ``÷`` look like a short-armed ``+``, and the CNN read
+    the ``÷`` of composed expressions as ``+``."""
+    rng = np.random.default_rng(0)
+    clearance = []  # blank between the dots' ink and the bar's ink, in line heights
+    for _ in range(500):
+        pen = rng.uniform(*THICKNESS)
+        strokes = symbol_strokes("÷", rng, pen)
+        bar = max(strokes, key=lambda s: np.ptp(s[:, 0]))
+        dots = np.concatenate([s for s in strokes if s is not bar])
+        clearance.append(segment_distance(dots, bar[:-1], bar[1:]).min() - pen)
+    assert np.mean(np.asarray(clearance) <= 0) < 0.01 and np.median(clearance) > 0.05  # the old one: 23 %, 0.049
+
+
 def test_rasteriser_draws_thick_antialiased_lines() -> None:
     image = rasterise([np.array([[2.0, 5.0], [18.0, 5.0]])], (10, 20), thickness=3.0)
     assert image[:, 10].tolist() == [0, 0, 0, 0.5, 1, 1, 0.5, 0, 0, 0]  # 3 px wide around y = 5, soft edges
@@ -96,6 +110,32 @@ def test_segmenter_keeps_multi_stroke_symbols_whole() -> None:
     strokes = [np.asarray(s, float) for s in trace_of("1+7×3÷2")]
     groups = group_units(stroke_boxes(strokes), line=80.0)
     assert [len(g) for g in groups] == [1, 2, 1, 2, 1, 3, 1]
+
+
+def test_segmenter_joins_a_detached_piece_high_in_the_line() -> None:
+    """Regression: a ``5`` whose top bar is a separate piece (common in MNIST) was read as two symbols."""
+    five, bar, seven = (0, 0, 50, 100), (45, 2, 95, 14), (130, 0, 180, 100)
+    minus, dot, high_minus = (220, 45, 260, 55), (290, 90, 298, 98), (330, 30, 370, 40)
+    boxes = [five, bar, seven, minus, dot, high_minus, (400, 0, 450, 100)]
+    assert group_units(boxes, line=100.0) == [[0, 1], [2], [3], [4], [5], [6]]
+
+
+def test_trace_and_image_of_the_same_writing_give_the_same_symbol_images() -> None:
+    """The image path (threshold, components, crop at the line's scale) sees what the trace path sees."""
+    seen = []
+
+    def record(images: np.ndarray) -> np.ndarray:
+        seen.append(images)
+        return classify_by_template(images)
+
+    trace = [np.asarray(s, float) for s in trace_of("1÷(7-3)", height=60.0, origin=(20.0, 20.0))]
+    calc = AirCalc(record)
+    by_trace = calc.read_trace(trace)
+    by_image = calc.read_image(((1 - rasterise(trace, (110, 420), thickness=0.13 * 60)) * 255).astype(np.uint8))
+    assert by_trace.expression == by_image.expression == "1÷(7-3)"
+    for a, b in zip(*seen, strict=True):
+        assert np.corrcoef(a.ravel(), b.ravel())[0, 1] > 0.8
+        assert 0.7 < b.sum() / a.sum() < 1.1
 
 
 def test_pipeline_reads_a_trace_exactly() -> None:

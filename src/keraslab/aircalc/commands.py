@@ -26,15 +26,14 @@ def aircalc(
 ) -> None:
     """Read a handwritten expression and compute it exactly, or serve the canvas page ('demo')."""
     from keraslab.aircalc.inputs import InputError
-    from keraslab.aircalc.model import ModelNotFound, load_classifier
-    from keraslab.aircalc.pipeline import AirCalc
+    from keraslab.aircalc.model import ModelNotFound, load_calc
     from keraslab.cli import console, fail
 
     path = Path(target)
     if target != "demo" and not path.exists():
         raise fail(f"{target}: file not found (expected a .json trace, a PNG/JPEG image, or 'demo')")
     try:
-        calc = AirCalc(load_classifier(model, tracking_uri))
+        calc = load_calc(model, tracking_uri)
     except ModelNotFound as exc:
         raise fail(str(exc), 1) from None
     if target == "demo":

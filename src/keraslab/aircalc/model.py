@@ -1,10 +1,15 @@
-"""The trained AirCalc classifier, from MLflow: a given model URI, or the best finished ``aircalc`` run."""
+"""The trained AirCalc model, from MLflow: a given model URI, or the best finished ``aircalc`` run.
+
+The logged model is the pyfunc of ``keraslab.serving.wrappers.aircalc``; the CLI and the canvas page use the
+``AirCalc`` pipeline it carries, so they read exactly as the served model does.
+"""
 
 from __future__ import annotations
 
-import numpy as np
+from typing import TYPE_CHECKING
 
-from keraslab.aircalc.pipeline import Classifier
+if TYPE_CHECKING:
+    from keraslab.aircalc.pipeline import AirCalc
 
 EXPERIMENT = "aircalc"
 
@@ -37,10 +42,11 @@ def best_model_uri(tracking_uri: str | None = None) -> str:
     return f"runs:/{runs[0].info.run_id}/model"
 
 
-def load_classifier(model_uri: str | None = None, tracking_uri: str | None = None) -> Classifier:
-    """The logged pyfunc's compiled Keras forward pass, as a ``Classifier`` of 28×28 images."""
+def load_calc(model_uri: str | None = None, tracking_uri: str | None = None) -> AirCalc:
+    """The ``AirCalc`` pipeline of the logged pyfunc (its compiled Keras forward pass classifies the symbols)."""
     import mlflow
 
+    from keraslab.serving.wrappers.aircalc import AirCalcPyfunc
     from keraslab.tracking.store import tracking_uri as resolve_uri
 
     mlflow.set_tracking_uri(resolve_uri(tracking_uri))
@@ -49,8 +55,9 @@ def load_classifier(model_uri: str | None = None, tracking_uri: str | None = Non
         served = mlflow.pyfunc.load_model(uri).unwrap_python_model()
     except Exception as exc:  # MLflow raises several types for a missing or unreadable model
         raise ModelNotFound(f"cannot load model {uri}: {exc}") from exc
-
-    def classify(images: np.ndarray) -> np.ndarray:
-        return served.infer(images[..., None].astype(served.input_dtype))
-
-    return classify
+    if not isinstance(served, AirCalcPyfunc):
+        raise ModelNotFound(
+            f"model {uri} is a {type(served).__name__}, not an AirCalc model: train it with the aircalc project "
+            "(task = 'aircalc'), e.g. `keraslab train aircalc`"
+        )
+    return served.calc

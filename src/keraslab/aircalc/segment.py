@@ -1,5 +1,6 @@
 """Cut an expression into symbols: strokes (traces) or connected components (images) whose horizontal
-extents overlap are one symbol, so ``+``, ``×``, ``÷`` and a two-stroke ``4`` stay whole.
+extents overlap are one symbol, so ``+``, ``×``, ``÷`` and a two-stroke ``4`` stay whole. A small piece high
+in the line (a ``5``'s detached top bar, a tick) is no symbol of its own: it joins its nearest neighbour.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ Box = tuple[float, float, float, float]  # x0, y0, x1, y1
 
 MERGE_OVERLAP = 0.5  # merge when the horizontal overlap covers this fraction of the narrower unit
 NOISE_FRACTION = 0.02  # image components smaller than this × the largest are specks
+STRAY_TOP = 0.1  # a group ending this many line heights above the line's middle is a stray piece ...
+STRAY_HEIGHT = 0.45  # ... if it is at most this many line heights tall
 
 
 def group_units(boxes: Sequence[Box], line: float) -> list[list[int]]:
@@ -29,7 +32,32 @@ def group_units(boxes: Sequence[Box], line: float) -> list[list[int]]:
         (a, (a0, a1)), (b, (b0, b1)) = groups[j], groups.pop(k)
         groups[j] = (a + b, (min(a0, b0), max(a1, b1)))
         pair = overlapping_pair(groups)
-    return [sorted(indices) for indices, _ in sorted(groups, key=lambda g: g[1][0] + g[1][1])]
+    ordered = [sorted(indices) for indices, _ in sorted(groups, key=lambda g: g[1][0] + g[1][1])]
+    return attach_strays(ordered, boxes, line)
+
+
+def attach_strays(groups: list[list[int]], boxes: Sequence[Box], line: float) -> list[list[int]]:
+    """Merge each stray group into its horizontally nearest neighbour, keeping left-to-right order.
+
+    A stray lies wholly in the upper part of the line (its bottom ``STRAY_TOP`` line heights above the middle
+    of the line's tall symbols) and is small: no symbol of the calculator is written there (``-`` sits in
+    the middle, ``.`` at the bottom, ``÷``'s dots were merged with their bar already).
+    """
+    spans = [union([boxes[i] for i in g]) for g in groups]
+    tall = [(b[1] + b[3]) / 2 for b in spans if b[3] - b[1] >= 0.6 * line]
+    if len(groups) < 2 or not tall:
+        return groups
+    middle = float(np.median(tall))
+    strays = [j for j, b in enumerate(spans) if b[3] < middle - STRAY_TOP * line and b[3] - b[1] <= STRAY_HEIGHT * line]
+    merged = [list(g) for g in groups]
+    for j in strays:
+        others = [k for k in range(len(groups)) if k not in strays]
+        if not others:
+            break
+        x0, _, x1, _ = spans[j]
+        nearest = min(others, key=lambda k: max(spans[k][0] - x1, x0 - spans[k][2], 0.0))
+        merged[nearest] = sorted(merged[nearest] + merged[j])
+    return [g for j, g in enumerate(merged) if j not in strays]
 
 
 def overlapping_pair(groups: list[tuple[list[int], tuple[float, float]]]) -> tuple[int, int] | None:

@@ -15,6 +15,8 @@ from keraslab.aircalc.raster import Stroke
 from keraslab.aircalc.symbols import OPERATORS
 
 THICKNESS = (0.08, 0.2)  # pen width range, relative to the line height
+SCALE = (0.85, 1.25)  # overall size of a generated operator relative to the line (writers differ)
+DIVIDE_CLEARANCE = (0.05, 0.16)  # blank between a ÷ dot's ink and the bar's ink, in line heights
 
 
 def line(rng: np.random.Generator, start: tuple[float, float], end: tuple[float, float], bend: float) -> Stroke:
@@ -52,8 +54,9 @@ def cross(rng: np.random.Generator, angle: float) -> list[Stroke]:
     return [line(rng, (-a * u, 0), (a * (1 - u), 0), bend), line(rng, (0, -b * v), (0, b * (1 - v)), bend)]
 
 
-def symbol_strokes(symbol: str, rng: np.random.Generator) -> list[Stroke]:
-    """The strokes of operator ``symbol`` (one of ``OPERATORS``), in line units, randomly drawn."""
+def symbol_strokes(symbol: str, rng: np.random.Generator, pen: float) -> list[Stroke]:
+    """The strokes of operator ``symbol`` (one of ``OPERATORS``), in line units, randomly drawn for a pen
+    ``pen`` line heights wide (it keeps the dots of ``÷`` apart from the bar)."""
     rotation = rng.normal(0.0, 0.07)
     if symbol == "+":
         strokes = cross(rng, 0.0)
@@ -62,17 +65,17 @@ def symbol_strokes(symbol: str, rng: np.random.Generator) -> list[Stroke]:
     elif symbol == "-":
         width = rng.uniform(0.35, 0.8)
         strokes = [line(rng, (-width / 2, 0), (width / 2, 0), 0.04)]
-    elif symbol == "÷":
-        width, gap = rng.uniform(0.4, 0.8), rng.uniform(0.15, 0.3)
-        radius = rng.uniform(0.0, 0.04)
+    elif symbol == "÷":  # the dots never touch the bar: touching, a ÷ is a short-armed + (and was read as one)
+        width, radius = rng.uniform(0.4, 0.8), rng.uniform(0.0, 0.04)
+        gap = pen + radius + rng.uniform(*DIVIDE_CLEARANCE)
         above, below = dot(rng, radius), dot(rng, radius)
         strokes = [
             line(rng, (-width / 2, 0), (width / 2, 0), 0.04),
             above + np.array([rng.normal(0, 0.04), -gap]),
             below + np.array([rng.normal(0, 0.04), gap]),
         ]
-    elif symbol == "/":
-        height, lean = rng.uniform(0.85, 1.2), np.tan(rng.uniform(0.5, 1.0))
+    elif symbol == "/":  # 34°–57° from upright: a 1 slanted less than that (most of MNIST's) stays a 1
+        height, lean = rng.uniform(0.85, 1.2), np.tan(rng.uniform(0.6, 1.0))
         strokes = [line(rng, (-lean * height / 2, height / 2), (lean * height / 2, -height / 2), 0.03)]
         rotation = 0.0
     elif symbol in "()":
@@ -100,12 +103,14 @@ def handwritten(rng: np.random.Generator, strokes: list[Stroke], rotation: float
 
 
 def operator_images(symbols: tuple[str, ...], per_symbol: int, seed: int) -> tuple[np.ndarray, list[str]]:
-    """``per_symbol`` 28×28 uint8 images of each of ``symbols`` (generator seeded by ``seed``), in order."""
+    """``per_symbol`` 28×28 uint8 images of each of ``symbols`` (generator seeded by ``seed``), in order, each
+    drawn with a random pen (``THICKNESS``) at a random size (``SCALE``)."""
     rng = np.random.default_rng(seed)
     images, labels = [], []
     for symbol in symbols:
         for _ in range(per_symbol):
-            thickness = rng.uniform(*THICKNESS)
-            images.append(normalise_strokes(symbol_strokes(symbol, rng), 1.0, thickness))
+            thickness, scale = rng.uniform(*THICKNESS), rng.uniform(*SCALE)
+            strokes = [stroke * scale for stroke in symbol_strokes(symbol, rng, thickness / scale)]
+            images.append(normalise_strokes(strokes, 1.0, thickness))
             labels.append(symbol)
     return (np.stack(images) * 255).round().astype(np.uint8), labels

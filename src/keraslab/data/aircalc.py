@@ -3,7 +3,8 @@
 Operators are drawn by ``keraslab.aircalc.strokes`` with one seed per split — training ``seed``,
 validation ``seed + 1``, test ``seed + 2`` — so the test operators come from a generator state the model
 never saw. A fraction of the training digits is shrunk (``digit_scale_min``), as a digit written smaller
-than the line is drawn by ``keraslab.aircalc.normalise`` at the line's scale.
+than the line is drawn by ``keraslab.aircalc.normalise`` at the line's scale, and a fraction is drawn with
+a thicker or thinner pen (``digit_pen_fraction``), as operators are.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from keraslab.data.splits import DataInfo, Splits
 if TYPE_CHECKING:
     from keraslab.config import DataSpec
 
+THIN_CUT = 0.45  # a thinner pen: ink below this is dropped (the stroke's soft edges), the rest rescaled
+
 
 class Options(BaseModel):
     """``[data.options]`` of an aircalc project."""
@@ -33,6 +36,7 @@ class Options(BaseModel):
     test_operators_per_class: int = Field(1000, ge=1, description="generated test images per operator")
     digit_scale_min: float = Field(0.7, gt=0.2, le=1.0, description="smallest size of a shrunk training digit")
     digit_scale_fraction: float = Field(0.3, ge=0.0, le=1.0, description="fraction of training digits shrunk")
+    digit_pen_fraction: float = Field(0.3, ge=0.0, le=1.0, description="fraction of training digits re-penned")
     max_digits: int | None = Field(None, ge=1, description="use only this many training digits (quick runs)")
 
 
@@ -53,6 +57,7 @@ def load(spec: DataSpec, data_dir: Path | None, seed: int) -> Splits:
     rng = np.random.default_rng(seed)
     x_digits, y_digits = digits.x_train[: opts.max_digits], digits.y_train[: opts.max_digits]
     x_digits = shrink_some(x_digits, opts.digit_scale_fraction, opts.digit_scale_min, rng)
+    x_digits = repen_some(x_digits, opts.digit_pen_fraction, rng)
     n_val = round(opts.operators_per_class * spec.validation_split) if len(digits.x_val) else 0
     x_train, y_train = with_operators(x_digits, y_digits, opts.operators_per_class, seed, rng)
     x_val, y_val = with_operators(digits.x_val, digits.y_val, n_val, seed + 1, rng)
@@ -92,4 +97,19 @@ def shrink_some(x: np.ndarray, fraction: float, smallest: float, rng: np.random.
         crop = ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
         line = max(crop.shape) / rng.uniform(smallest, 1.0)
         x[i, :, :, 0] = (normalise_patch(crop, line) * 255).round().astype(np.uint8)
+    return x
+
+
+def repen_some(x: np.ndarray, fraction: float, rng: np.random.Generator) -> np.ndarray:
+    """Redraw a random ``fraction`` of the digits with a pen about a pixel thicker (half) or thinner (half)."""
+    from scipy import ndimage
+
+    x = x.copy()
+    for i in np.flatnonzero(rng.random(len(x)) < fraction):
+        ink = x[i, :, :, 0].astype(np.float32) / 255.0
+        if rng.random() < 0.5:
+            ink = ndimage.grey_dilation(ink, size=(2, 2))
+        else:
+            ink = np.clip((ink - THIN_CUT) / (1 - THIN_CUT), 0.0, 1.0)
+        x[i, :, :, 0] = (ink * 255).round().astype(np.uint8)
     return x
