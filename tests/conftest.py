@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import os
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -21,13 +22,32 @@ def pytest_configure(config: pytest.Config) -> None:
     tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
 
 
+@pytest.fixture(scope="session")
+def empty_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An MLflow SQLite database with its schema created once (creating one costs seconds per test)."""
+    from mlflow import MlflowClient
+
+    path = tmp_path_factory.mktemp("store-template") / "mlflow.db"
+    MlflowClient(f"sqlite:///{path}").search_experiments()
+    return path
+
+
 @pytest.fixture
-def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A fresh working directory: ``./mlruns`` (store, artifacts, checkpoints) lands in ``tmp_path``."""
+def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, empty_store: Path) -> Path:
+    """A fresh working directory whose ``./mlruns`` (store, artifacts, checkpoints) starts as an empty store."""
+    (tmp_path / "mlruns").mkdir()
+    shutil.copyfile(empty_store, tmp_path / "mlruns" / "mlflow.db")
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     monkeypatch.delenv("KERASLAB_DATA_DIR", raising=False)
     return tmp_path
+
+
+def experiments(workdir: Path) -> set[str]:
+    """Names of the experiments in ``workdir``'s store."""
+    from mlflow import MlflowClient
+
+    return {e.name for e in MlflowClient(f"sqlite:///{workdir / 'mlruns' / 'mlflow.db'}").search_experiments()}
 
 
 def write_idx(path: Path, array: np.ndarray) -> None:

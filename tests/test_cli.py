@@ -10,6 +10,8 @@ from typer.testing import CliRunner
 
 from keraslab.cli import app
 
+from conftest import experiments
+
 runner = CliRunner()
 
 
@@ -38,7 +40,7 @@ def test_bad_override_exits_2_naming_key_and_allowed_values(workdir: Path) -> No
     result = runner.invoke(app, ["train", "mnist-mlp", "--set", "model.optimizer=adamw"])
     assert result.exit_code == 2
     assert "model.optimizer = 'adamw'" in result.stderr and "sgd_momentum" in result.stderr
-    assert not (workdir / "mlruns").exists()  # failed before anything was created
+    assert experiments(workdir) == {"Default"}  # failed before anything was created
 
 
 def test_unknown_project_exits_2_listing_known(workdir: Path) -> None:

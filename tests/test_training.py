@@ -15,6 +15,8 @@ from keraslab.data import mnist
 from keraslab.tracking.runs import FAILURE_TAG, RunTracker, TrainingDiverged
 from keraslab.training.trainer import TrackingOptions, train
 
+from conftest import experiments
+
 TINY_MLP = ["model.hidden_layers=1", "model.units=32", "training.batch_size=64"]
 
 
@@ -63,7 +65,7 @@ def test_one_epoch_run_is_fully_tracked_and_the_model_loads(workdir: Path, mnist
 def test_tracking_off_logs_nothing(workdir: Path, mnist_dir: Path) -> None:
     result = train(tiny(1), data_dir=mnist_dir, tracking=TrackingOptions(enabled=False), verbose=0)
     assert result.run_id is None and result.test_metrics["test_accuracy"] > 0.2
-    assert not (workdir / "mlruns" / "mlflow.db").exists()
+    assert experiments(workdir) == {"Default"}
 
 
 def test_nan_loss_ends_the_run_failed_with_the_reason(

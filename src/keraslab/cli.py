@@ -34,10 +34,11 @@ SetOption = Annotated[
 ]
 DataDirOption = Annotated[
     Path | None,
-    typer.Option("--data-dir", help="Folder with the dataset's official raw files [env: KERASLAB_DATA_DIR]."),
+    typer.Option("--data-dir", help="Folder with the dataset's official raw files (env: KERASLAB_DATA_DIR)."),
 ]
 TrackingUriOption = Annotated[
-    str | None, typer.Option("--tracking-uri", help="MLflow tracking URI [default: $MLFLOW_TRACKING_URI or ./mlruns].")
+    str | None,
+    typer.Option("--tracking-uri", help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI, else ./mlruns)."),
 ]
 
 
@@ -75,7 +76,7 @@ def train(
     ] = None,
     data_dir: DataDirOption = None,
     tracking_uri: TrackingUriOption = None,
-    experiment: Annotated[str | None, typer.Option(help="MLflow experiment [default: the project name].")] = None,
+    experiment: Annotated[str | None, typer.Option(help="MLflow experiment (default: the project name).")] = None,
     register: Annotated[str | None, typer.Option(help="Register the model under this name.")] = None,
     track: Annotated[bool, typer.Option("--track/--no-track", help="Log the run to MLflow.")] = True,
 ) -> None:
@@ -124,7 +125,7 @@ def runs(
     ascending: Annotated[bool, typer.Option(help="Lower is better for the sort metric.")] = False,
     limit: Annotated[int, typer.Option(help="How many runs to show.")] = 10,
     tracking_uri: TrackingUriOption = None,
-    experiment: Annotated[str | None, typer.Option(help="MLflow experiment [default: the project name].")] = None,
+    experiment: Annotated[str | None, typer.Option(help="MLflow experiment (default: the project name).")] = None,
 ) -> None:
     """Table of a project's best runs with their metrics, from MLflow."""
     from mlflow import MlflowClient
