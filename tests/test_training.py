@@ -59,6 +59,8 @@ def test_one_epoch_run_is_fully_tracked_and_the_model_loads(workdir: Path, mnist
     expected = result.model.predict(images[..., None] / 255.0, verbose=0)
     np.testing.assert_allclose(np.stack(answers["probabilities"]), expected, atol=1e-5)
     assert list(answers["label"]) == [str(i) for i in expected.argmax(axis=1)]
+    bare = mlflow.keras.load_model(f"runs:/{result.run_id}/keras_model")  # the stock flavor, tensors in and out
+    np.testing.assert_allclose(bare.predict(images[..., None] / 255.0, verbose=0), expected, atol=1e-6)
     assert client.get_registered_model("tiny-mnist").name == "tiny-mnist"
 
 

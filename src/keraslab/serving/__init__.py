@@ -1,7 +1,8 @@
 """Serving: every model keraslab logs is an MLflow pyfunc that carries its task's pre- and post-processing.
 
-``log_model`` (called once by the trainer) saves the Keras model as a ``.keras`` artifact inside a pyfunc
-built by the task's wrapper (``keraslab.serving.wrappers``). ``keraslab serve`` runs MLflow's own scoring
+``log_model`` (called by the trainer and the tuner) saves the Keras model as a ``.keras`` artifact inside a
+pyfunc built by the task's wrapper (``keraslab.serving.wrappers``), and beside it the stock ``mlflow.keras``
+flavor for users who want the bare Keras model. ``keraslab serve`` runs MLflow's own scoring
 server on it, ``keraslab predict`` the same model offline, ``keraslab export`` a TF SavedModel.
 """
 
@@ -13,6 +14,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import keras
+    from mlflow.models import ModelSignature
 
     from keraslab.config import ProjectSpec
     from keraslab.data import Splits
@@ -20,15 +22,27 @@ if TYPE_CHECKING:
 
 
 def log_model(
-    tracker: RunTracker, spec: ProjectSpec, splits: Splits, model: keras.Model, register: str | None
+    tracker: RunTracker,
+    spec: ProjectSpec,
+    splits: Splits,
+    model: keras.Model,
+    register: str | None,
+    keras_signature: ModelSignature | None = None,
 ) -> str | None:
-    """Log ``model`` as the run's pyfunc model named ``model`` (and register it); returns its URI."""
+    """Log the run's models and return the served one's URI.
+
+    ``model``: the pyfunc with the task's pre/post-processing (registered as ``register``);
+    ``keras_model``: the plain ``mlflow.keras`` flavor, tensors in and out (``keras_signature``).
+    """
     if not tracker.enabled:
         return None
     import mlflow
 
     from keraslab.serving import wrappers
     from keraslab.serving.pyfunc import KERAS_ARTIFACT, requirements
+    from keraslab.tracking.runs import pinned_requirements
+
+    mlflow.keras.log_model(model, name="keras_model", signature=keras_signature, pip_requirements=pinned_requirements())
 
     served = wrappers.get(spec.task).wrapper(spec, splits, model)
     with tempfile.TemporaryDirectory() as tmp:

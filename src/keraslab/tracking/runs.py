@@ -121,21 +121,6 @@ class RunTracker:
         client = MlflowClient(self.uri)
         return {key: [(m.step, m.value) for m in client.get_metric_history(self.run_id, key)] for key in keys}
 
-    def log_keras_model(self, model: keras.Model, signature: Any, register: str | None) -> str | None:
-        """Log ``model`` with the ``mlflow.keras`` flavor (and register it); returns the model URI."""
-        if not self.enabled:
-            return None
-        import mlflow
-
-        info = mlflow.keras.log_model(
-            model,
-            name="model",
-            signature=signature,
-            pip_requirements=pinned_requirements(),
-            registered_model_name=register,
-        )
-        return info.model_uri
-
 
 def epoch_metrics_callback() -> keras.callbacks.Callback:
     """MLflow's Keras callback without its step-less ``validation_*`` copies of the epoch's ``val_*``."""

@@ -15,23 +15,39 @@ if TYPE_CHECKING:
 def standard_callbacks(
     training: TrainingSpec, workdir: Path, best_so_far: float | None = None
 ) -> list[keras.callbacks.Callback]:
-    """BackupAndRestore (first, so a rerun resumes at the right epoch), TerminateOnNaN, EarlyStopping,
-    ReduceLROnPlateau when enabled, and a best-weights checkpoint in ``workdir`` (``best_so_far`` carries its
-    threshold across a resume)."""
+    """The trainer's callbacks: BackupAndRestore (first, so a rerun resumes at the right epoch), the
+    ``training_callbacks``, and a best-weights checkpoint in ``workdir`` (``best_so_far`` carries its threshold
+    across a resume)."""
     import keras
 
     workdir.mkdir(parents=True, exist_ok=True)
-    callbacks: list[keras.callbacks.Callback] = [
+    return [
         keras.callbacks.BackupAndRestore(str(workdir / "backup"), delete_checkpoint=True),
-        keras.callbacks.TerminateOnNaN(),
+        *training_callbacks(training),
+        keras.callbacks.ModelCheckpoint(
+            str(best_weights_path(workdir)),
+            monitor=training.monitor,
+            save_best_only=True,
+            save_weights_only=True,
+            initial_value_threshold=best_so_far,
+        ),
     ]
-    if training.early_stopping.enabled:
+
+
+def training_callbacks(training: TrainingSpec) -> list[keras.callbacks.Callback]:
+    """What every fit gets, a tuner's trials included: NaN stop, then early stopping and learning-rate
+    reduction on ``training.monitor`` as the spec says. Stateless until fit, so Keras Tuner can deep-copy them."""
+    import keras
+
+    callbacks: list[keras.callbacks.Callback] = [keras.callbacks.TerminateOnNaN()]
+    stopping = training.early_stopping
+    if stopping.enabled:
         callbacks.append(
             keras.callbacks.EarlyStopping(
                 monitor=training.monitor,
-                patience=training.early_stopping.patience,
-                min_delta=training.early_stopping.min_delta,
-                restore_best_weights=False,  # the best checkpoint below restores, also across a resume
+                patience=stopping.patience,
+                min_delta=stopping.min_delta,
+                restore_best_weights=False,  # the trainer's best checkpoint restores, also across a resume
             )
         )
     if training.reduce_lr.enabled:
@@ -43,15 +59,6 @@ def standard_callbacks(
                 min_lr=training.reduce_lr.min_lr,
             )
         )
-    callbacks.append(
-        keras.callbacks.ModelCheckpoint(
-            str(best_weights_path(workdir)),
-            monitor=training.monitor,
-            save_best_only=True,
-            save_weights_only=True,
-            initial_value_threshold=best_so_far,
-        )
-    )
     return callbacks
 
 

@@ -137,7 +137,7 @@ def train(
             from keraslab.tracking.plots import learning_curves
 
             tracker.log_figure(learning_curves(curves), "learning_curves.png")
-        model_uri = serving.log_model(tracker, spec, splits, model, tracking.register)
+        model_uri = serving.log_model(tracker, spec, splits, model, tracking.register, evaluation.signature)
 
     return TrainResult(
         run_id=tracker.run_id,

@@ -79,7 +79,7 @@ def run_search(spec: ProjectSpec, search: SearchSpec, options: SearchOptions | N
 
     import keras
 
-    from keraslab import tasks
+    from keraslab import serving, tasks
     from keraslab.tuning.hypermodel import ProjectHyperModel
     from keraslab.tuning.tuners import TrackingContext, make_tuner, planned_trials
 
@@ -109,7 +109,7 @@ def run_search(spec: ProjectSpec, search: SearchSpec, options: SearchOptions | N
     fit_kwargs = {
         "validation_data": val_ds,
         "epochs": search.tuner.epochs,
-        "callbacks": trial_callbacks(spec),
+        "callbacks": trial_callbacks(spec, splits),
         "verbose": options.verbose,
         "shuffle": False,  # the pipeline shuffles
     }
@@ -153,27 +153,22 @@ def run_search(spec: ProjectSpec, search: SearchSpec, options: SearchOptions | N
         for name, figure in evaluation.figures.items():
             tracker.log_figure(figure, name)
         result.test_metrics = evaluation.metrics
-        result.model_uri = tracker.log_keras_model(model, evaluation.signature, options.register)
+        result.model_uri = serving.log_model(tracker, spec, splits, model, options.register, evaluation.signature)
     result.wall_seconds = time.perf_counter() - started
     return result
 
 
-def trial_callbacks(spec: ProjectSpec) -> list[Any]:
-    """Stateless callbacks KT deep-copies for every trial: NaN stop and the project's early stopping."""
-    import keras
+def trial_callbacks(spec: ProjectSpec, splits: Any) -> list[Any]:
+    """What KT deep-copies for every trial: the trainer's training callbacks and the task's own.
 
-    callbacks = [keras.callbacks.TerminateOnNaN()]
-    stopping = spec.training.early_stopping
-    if stopping.enabled:
-        callbacks.append(
-            keras.callbacks.EarlyStopping(
-                monitor=spec.training.monitor, patience=stopping.patience, min_delta=stopping.min_delta
-            )
-        )
-    return callbacks
+    The task's callbacks get a disabled tracker: what they add to the epoch logs (e.g. a PINN's ``rel_l2``)
+    reaches the trial's child run through the tuner; artifacts they would log are skipped for trials.
+    """
+    from keraslab import tasks
+    from keraslab.training.callbacks import training_callbacks
 
-
-# ---------------------------------------------------------------------- parent run
+    task_callbacks = tasks.get(spec.task).callbacks(spec, splits, RunTracker("", spec.name, enabled=False))
+    return [*training_callbacks(spec.training), *task_callbacks]
 
 
 def wait_for_parent(uri: str, experiment: str, key: str, timeout: float = PARENT_WAIT_SECONDS) -> tuple[str, str]:
