@@ -64,6 +64,15 @@ def test_bad_dataset_option_names_the_key(mnist_dir: Path) -> None:
         load(spec.data, mnist_dir, seed=0)
 
 
+def test_search_file_is_valid_for_the_project() -> None:
+    from keraslab.tuning.space import find_search, load_search
+
+    spec = registry.load("aircalc")
+    search = load_search(find_search(spec, None), spec, data_params={"input_shape": (28, 28, 1), "num_classes": 18})
+    assert search.tuner.objective == "val_accuracy" and search.tuner.resolved_direction == "max"
+    assert set(search.space) <= set(spec.model.params) | {"kernel_size", "learning_rate"}
+
+
 def test_logged_pyfunc_reads_a_trace_and_an_image(trained: tuple[Path, str]) -> None:
     _, uri = trained
     model = mlflow.pyfunc.load_model(uri)
