@@ -10,6 +10,7 @@
 
 Images are centre-cropped to a square and resized to ``image_size``. Unreadable images, images smaller than
 ``min_size`` and UTKFace names without an age are skipped and counted (``DataInfo.extra["skipped"]``), not fatal.
+Test (``test_fraction``) and validation (``data.validation_split``) take that fraction of *each* domain.
 A relative ``path`` is looked up in ``--data-dir`` first.
 """
 
@@ -23,7 +24,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from keraslab.data.splits import DataInfo, DataUnavailable, Splits, carve_validation
+from keraslab.data.splits import DataInfo, DataUnavailable, Splits
 
 if TYPE_CHECKING:
     from keraslab.config import DataSpec
@@ -84,10 +85,9 @@ def load(spec: DataSpec, data_dir: Path | None, seed: int) -> Splits:
         source = f"{opts.source}:{folder.resolve()}"
     if min(np.sum(labels == YOUNG), np.sum(labels == OLD)) < 2:
         raise DataUnavailable(f"faces ({source}): need at least 2 young and 2 old images; skipped {dict(skipped)}")
-    order = np.random.default_rng(seed).permutation(len(images))
-    n_test = round(len(images) * opts.test_fraction)
-    test, rest = order[:n_test], order[n_test:]
-    x_train, y_train, x_val, y_val = carve_validation(images[rest], labels[rest], spec.validation_split, seed)
+    test, rest = stratified(labels, opts.test_fraction, seed)
+    val, train = stratified(labels[rest], spec.validation_split, seed + 1)
+    x_train, y_train, x_val, y_val = images[rest][train], labels[rest][train], images[rest][val], labels[rest][val]
     info = DataInfo(
         source=source,
         model_params={"input_shape": (opts.image_size, opts.image_size, 3)},
@@ -96,6 +96,18 @@ def load(spec: DataSpec, data_dir: Path | None, seed: int) -> Splits:
         extra={"skipped": dict(skipped), "procedural": opts.source == "procedural"},
     )
     return Splits(x_train, y_train, x_val, y_val, images[test], labels[test], info)
+
+
+def stratified(labels: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Indices ``(held, rest)``: a seeded ``fraction`` of each domain held out (at least one when fraction > 0)."""
+    rng = np.random.default_rng(seed)
+    held, rest = [], []
+    for label in (YOUNG, OLD):
+        members = rng.permutation(np.flatnonzero(labels == label))
+        n = min(len(members) - 1, max(1, round(len(members) * fraction))) if fraction else 0
+        held.append(members[:n])
+        rest.append(members[n:])
+    return np.sort(np.concatenate(held)), np.sort(np.concatenate(rest))
 
 
 def procedural(opts: FaceOptions) -> tuple[np.ndarray, np.ndarray]:

@@ -138,7 +138,7 @@ class CycleGAN(keras.Model):
         return [*self.trackers.values(), self.fd, self.cycle_l1]
 
     def train_step(self, data: tuple[tf.Tensor, tf.Tensor]) -> dict[str, tf.Tensor]:
-        young, old = data
+        young, old = data[:2]  # (young, old[, sample_weight])
         with tf.GradientTape(persistent=True) as tape:
             aged = self.young_to_old(young, training=True)
             rejuvenated = self.old_to_young(old, training=True)
@@ -171,7 +171,7 @@ class CycleGAN(keras.Model):
         return {name: tracker.result() for name, tracker in self.trackers.items()}
 
     def test_step(self, data: tuple[tf.Tensor, tf.Tensor]) -> dict[str, tf.Tensor]:
-        young, old = data
+        young, old = data[:2]  # (young, old[, sample_weight])
         aged = self.young_to_old(young, training=False)
         self.fd.update_state(pooled_pixels(old, FD_GRID), pooled_pixels(aged, FD_GRID))
         self.cycle_l1.update_state(l1(young, self.old_to_young(aged, training=False)))

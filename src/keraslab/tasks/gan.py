@@ -68,8 +68,9 @@ def sample_figure(model: keras.Model, noise: np.ndarray, title: str) -> Figure:
 
 def evaluate(model: keras.Model, test_ds: tf.data.Dataset, splits: Splits) -> Evaluation:
     """``test_mnist_is`` / ``test_fid`` of generated samples and ``*_real`` of real test images (the ceiling)."""
+    from mlflow.models import infer_signature
+
     from keraslab.gan.scorer import scores, train_scorer
-    from keraslab.serving.wrappers.gan import signature_and_example
 
     n = min(EVAL_SAMPLES, len(splits.x_test))
     noise = np.random.default_rng(0).standard_normal((n, model.latent_dim), np.float32)
@@ -79,4 +80,5 @@ def evaluate(model: keras.Model, test_ds: tf.data.Dataset, splits: Splits) -> Ev
     metrics = {f"test_{k}": v for k, v in scores(scorer, generated, reference).items()}
     metrics.update({f"test_{k}_real": v for k, v in scores(scorer, splits.x_test[:n], reference).items()})
     figures = {"samples.png": sample_figure(model, noise[: GRID * GRID], "samples after training")}
-    return Evaluation(metrics=metrics, figures=figures, signature=signature_and_example()[0])
+    signature = infer_signature(noise[:2], model.generator.predict(noise[:2], verbose=0))  # the Keras model's
+    return Evaluation(metrics=metrics, figures=figures, signature=signature)

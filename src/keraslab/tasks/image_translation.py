@@ -90,9 +90,10 @@ def callbacks(spec: ProjectSpec, splits: Splits, tracker: RunTracker) -> list[ke
 
 
 def decay_factor(epoch: int, epochs: int, decay_start: float) -> float:
-    """1 until epoch ``decay_start × epochs``, then falling linearly so the last epoch trains at 1/(decaying)."""
+    """The learning-rate factor of (0-based) ``epoch``: 1 for the first ``decay_start × epochs`` epochs, then
+    falling linearly (the CycleGAN paper's rule: the last epoch trains at 1 / (decaying epochs + 1))."""
     start = math.floor(decay_start * epochs)
-    return 1.0 if epoch < start else 1.0 - (epoch - start) / (epochs - start + 1)
+    return 1.0 - max(0, epoch + 1 - start) / (epochs - start + 1)
 
 
 def translate(generator: keras.Model, images: np.ndarray) -> np.ndarray:
@@ -116,10 +117,10 @@ def translation_grid(model: keras.Model, young: np.ndarray, old: np.ndarray, tit
 
 def evaluate(model: keras.Model, test_ds: tf.data.Dataset, splits: Splits) -> Evaluation:
     import tensorflow as tf
+    from mlflow.models import infer_signature
 
     from keraslab.gan.faces import age_score
     from keraslab.gan.metrics import features_fd, pooled_pixels
-    from keraslab.serving.wrappers.image_translation import signature
 
     young, old = domains(splits.x_test, splits.y_test)
     aged, rejuvenated = translate(model.young_to_old, young), translate(model.old_to_young, old)
@@ -140,7 +141,9 @@ def evaluate(model: keras.Model, test_ds: tf.data.Dataset, splits: Splits) -> Ev
     for reason, count in splits.info.extra.get("skipped", {}).items():
         metrics[f"data_skipped_{reason}"] = float(count)
     figures = {"translations.png": translation_grid(model, young[:GRID_FACES], old[:GRID_FACES], "test faces")}
-    return Evaluation(metrics=metrics, figures=figures, signature=signature())
+    example = to_signed(originals[:2])
+    signature = infer_signature(example, model(example).numpy())  # the Keras model's: young faces -> aged
+    return Evaluation(metrics=metrics, figures=figures, signature=signature)
 
 
 def images_per_second(generator: keras.Model, images: np.ndarray, batch: int = 32) -> float:
