@@ -2,9 +2,10 @@
 
 Operators are drawn by ``keraslab.aircalc.strokes`` with one seed per split — training ``seed``,
 validation ``seed + 1``, test ``seed + 2`` — so the test operators come from a generator state the model
-never saw. A fraction of the training digits is shrunk (``digit_scale_min``), as a digit written smaller
-than the line is drawn by ``keraslab.aircalc.normalise`` at the line's scale, and a fraction is drawn with
-a thicker or thinner pen (``digit_pen_fraction``), as operators are.
+never saw. A fraction of the training digits is redrawn as the image path sees a digit of a photo or a
+composed line: resampled at another resolution, then drawn by ``keraslab.aircalc.normalise`` at the line's
+scale, possibly smaller than the line (``digit_scale_*``); a fraction is drawn with a thicker or thinner pen
+(``digit_pen_fraction``), as operators are.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from keraslab.data.splits import DataInfo, Splits
 if TYPE_CHECKING:
     from keraslab.config import DataSpec
 
+RESAMPLE = (0.6, 3.0)  # resolution of a redrawn digit relative to MNIST's 20-pixel box (log-uniform)
 THIN_CUT = 0.45  # a thinner pen: ink below this is dropped (the stroke's soft edges), the rest rescaled
 
 
@@ -35,7 +37,7 @@ class Options(BaseModel):
     operators_per_class: int = Field(4000, ge=1, description="generated training images per operator")
     test_operators_per_class: int = Field(1000, ge=1, description="generated test images per operator")
     digit_scale_min: float = Field(0.7, gt=0.2, le=1.0, description="smallest size of a shrunk training digit")
-    digit_scale_fraction: float = Field(0.3, ge=0.0, le=1.0, description="fraction of training digits shrunk")
+    digit_scale_fraction: float = Field(0.3, ge=0.0, le=1.0, description="fraction of training digits redrawn")
     digit_pen_fraction: float = Field(0.3, ge=0.0, le=1.0, description="fraction of training digits re-penned")
     max_digits: int | None = Field(None, ge=1, description="use only this many training digits (quick runs)")
 
@@ -56,7 +58,7 @@ def load(spec: DataSpec, data_dir: Path | None, seed: int) -> Splits:
     digits = mnist.load(spec, data_dir, seed)
     rng = np.random.default_rng(seed)
     x_digits, y_digits = digits.x_train[: opts.max_digits], digits.y_train[: opts.max_digits]
-    x_digits = shrink_some(x_digits, opts.digit_scale_fraction, opts.digit_scale_min, rng)
+    x_digits = redraw_some(x_digits, opts.digit_scale_fraction, opts.digit_scale_min, rng)
     x_digits = repen_some(x_digits, opts.digit_pen_fraction, rng)
     n_val = round(opts.operators_per_class * spec.validation_split) if len(digits.x_val) else 0
     x_train, y_train = with_operators(x_digits, y_digits, opts.operators_per_class, seed, rng)
@@ -86,8 +88,11 @@ def with_operators(
     return x, y
 
 
-def shrink_some(x: np.ndarray, fraction: float, smallest: float, rng: np.random.Generator) -> np.ndarray:
-    """Redraw a random ``fraction`` of the digits at a random size in [smallest, 1] of the line height."""
+def redraw_some(x: np.ndarray, fraction: float, smallest: float, rng: np.random.Generator) -> np.ndarray:
+    """Redraw a random ``fraction`` of the digits: resampled at a random resolution (``RESAMPLE`` × the
+    original), then normalised at a random size in [smallest, 1] of the line height, as ``read_image`` does."""
+    from PIL import Image
+
     x = x.copy()
     for i in np.flatnonzero(rng.random(len(x)) < fraction):
         ink = x[i, :, :, 0].astype(np.float32) / 255.0
@@ -95,8 +100,11 @@ def shrink_some(x: np.ndarray, fraction: float, smallest: float, rng: np.random.
         if len(rows) == 0:
             continue
         crop = ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+        factor = float(np.exp(rng.uniform(*np.log(RESAMPLE))))
+        size = (max(1, round(crop.shape[1] * factor)), max(1, round(crop.shape[0] * factor)))
+        crop = np.asarray(Image.fromarray(crop, mode="F").resize(size, Image.Resampling.BILINEAR))
         line = max(crop.shape) / rng.uniform(smallest, 1.0)
-        x[i, :, :, 0] = (normalise_patch(crop, line) * 255).round().astype(np.uint8)
+        x[i, :, :, 0] = (normalise_patch(np.clip(crop, 0.0, 1.0), line) * 255).round().astype(np.uint8)
     return x
 
 
