@@ -4,6 +4,7 @@ images, read by a template classifier (nearest normalised template of a small pe
 from __future__ import annotations
 
 import json
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -163,6 +164,27 @@ def test_pipeline_reads_an_image(tmp_path: Path, dark_on_light: bool) -> None:
     reading = AirCalc(classify_by_template).read_file(path)
     assert reading.expression == "(7-3)×2"
     assert reading.value == "8"
+
+
+def test_pipeline_reads_a_photo_like_image(tmp_path: Path) -> None:
+    """Pen strokes drawn by PIL on unevenly lit gray paper, blurred, noisy, saved as JPEG."""
+    from PIL import ImageDraw, ImageFilter
+
+    rng = np.random.default_rng(1)
+    rows, cols = np.mgrid[0:170, 0:560]
+    paper = 205 + 25 * cols / 560 - 12 * rows / 170 + rng.normal(0, 3, rows.shape)
+    image = Image.fromarray(np.clip(paper, 0, 255).astype(np.uint8))
+    draw = ImageDraw.Draw(image)
+    for stroke in trace_of("(1.2-1)×3", height=80.0, origin=(40.0, 45.0)):
+        points = [tuple(p) for p in stroke]
+        for x, y in (points[0], points[-1]):
+            draw.ellipse((x - 3.5, y - 3.5, x + 3.5, y + 3.5), fill=40)
+        if len(points) > 1:
+            draw.line(points, fill=40, width=7, joint="curve")
+    blurred = np.asarray(image.filter(ImageFilter.GaussianBlur(1.2)), np.float32) + rng.normal(0, 6, rows.shape)
+    Image.fromarray(np.clip(blurred, 0, 255).astype(np.uint8)).save(tmp_path / "photo.jpg", quality=70)
+    reading = AirCalc(classify_by_template).read_file(tmp_path / "photo.jpg")
+    assert reading.expression == "(1.2-1)×3" and reading.exact == Fraction(3, 5)
 
 
 def test_beam_search_repairs_an_unparseable_reading() -> None:
