@@ -71,10 +71,11 @@ def build(params: Mapping[str, Any]) -> keras.Model:
                 kernel_initializer=params["initializer"],
                 kernel_regularizer=reg,
                 use_bias=not params["batch_norm"],
+                activation=None if params["batch_norm"] else params["activation"],  # fused unless BN sits between
             )(x)
             if params["batch_norm"]:
                 x = keras.layers.BatchNormalization()(x)
-            x = activation(params["activation"])(x)
+                x = activation(params["activation"])(x)
         if params["pooling"] != "none":
             pool = keras.layers.MaxPooling2D if params["pooling"] == "max" else keras.layers.AveragePooling2D
             x = pool(params["pool_size"])(x)
@@ -84,8 +85,9 @@ def build(params: Mapping[str, Any]) -> keras.Model:
     for units in params["dense_units"]:
         if params["dropout"]:
             x = keras.layers.Dropout(params["dropout"])(x)
-        x = keras.layers.Dense(units, kernel_initializer=params["initializer"], kernel_regularizer=reg)(x)
-        x = activation(params["activation"])(x)
+        x = keras.layers.Dense(
+            units, activation=params["activation"], kernel_initializer=params["initializer"], kernel_regularizer=reg
+        )(x)
     if params["dropout"]:
         x = keras.layers.Dropout(params["dropout"])(x)
     outputs = keras.layers.Dense(params["num_classes"], activation="softmax", name="probabilities")(x)
