@@ -6,7 +6,7 @@
    operators (another unseen seed), with random spacing, size and baseline jitter, both polarities, read
    by the full pipeline (segment -> normalise -> CNN -> beam search -> exact parser).
 
-    python benchmarks/aircalc.py --data-dir /work/shared/data   # project defaults (8 epochs, ~13 min, 2 shared cores)
+    python benchmarks/aircalc.py --data-dir /work/shared/data   # project defaults (10 epochs, 7-16 min, 2 shared cores)
     python benchmarks/aircalc.py --data-dir /work/shared/data --epochs 1 --expressions 100   # quick look
 
 Results go to ``benchmarks/results/aircalc.md``.
