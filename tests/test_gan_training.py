@@ -1,5 +1,5 @@
-"""GANs through the one trainer on tiny data: tracked face aging served as a pyfunc and by `keraslab age`;
-the MNIST GAN's test metrics, interrupt and resume, and its sampler."""
+"""GANs through the one trainer on tiny data: face aging on two replicas, tracked, served as a pyfunc and by
+`keraslab age`; the MNIST GAN's test metrics, interrupt and resume, and its sampler."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ from keraslab.training.trainer import TrackingOptions, train
 TINY_AGING = [
     "training.epochs=1",
     "training.batch_size=4",
-    "data.options.count=12",
+    "data.options.count=20",  # validation: 2 faces per domain, at least one per replica
     "data.options.image_size=16",
     "data.options.test_fraction=0.25",
     "model.generator_width=4",
@@ -54,10 +54,12 @@ def decoded(text: str) -> np.ndarray:
     return np.asarray(Image.open(io.BytesIO(base64.b64decode(text))))
 
 
-def test_face_aging_trains_tracked_and_serves_older_and_younger(workdir: Path) -> None:
-    result = train(registry.load("face-aging", TINY_AGING), verbose=0)
+def test_face_aging_trains_mirrored_tracked_and_serves_older_and_younger(workdir: Path) -> None:
+    mirrored = ["training.strategy=mirrored", "training.devices=['/cpu:0', '/cpu:1']"]
+    result = train(registry.load("face-aging", [*TINY_AGING, *mirrored]), verbose=0)
 
     client = MlflowClient(mlflow.get_tracking_uri())
+    assert client.get_run(result.run_id).data.tags["replicas"] == "2"
     artifacts = {a.path for a in client.list_artifacts(result.run_id)} | {
         a.path for a in client.list_artifacts(result.run_id, "samples")
     }

@@ -28,7 +28,7 @@ def age(
     ] = False,
     model: Annotated[
         str | None,
-        typer.Option(help=f"Model: a run id, runs:/…, models:/… or a folder [default: the newest '{EXPERIMENT}' run]."),
+        typer.Option(help=f"Model: a run id, runs:/…, models:/… or a folder (default: the newest '{EXPERIMENT}' run)."),
     ] = None,
     tracking_uri: TrackingUri = None,
 ) -> None:

@@ -5,7 +5,7 @@ eyes, brows, nose and mouth. An *old* face adds forehead wrinkles, crow's feet a
 hair grey or white (and thins it), and sags: lower eye bags, drooping mouth corners, a wider jaw. Young and old
 faces are drawn from different seeds, so the two domains are unpaired like real photos.
 
-``age_score(images)`` measures exactly those cues (thin dark lines on the skin, grey hair), in [0, 1] roughly:
+``age_score(images)`` measures exactly those cues (thin dark lines on the forehead, grey hair), in [0, 1]:
 on these faces it plays the role of an age regressor.
 """
 

@@ -5,9 +5,13 @@ from __future__ import annotations
 import base64
 import io
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 from matplotlib.figure import Figure
+
+if TYPE_CHECKING:
+    import keras
 
 
 def to_signed(images: np.ndarray) -> np.ndarray:
@@ -18,6 +22,13 @@ def to_signed(images: np.ndarray) -> np.ndarray:
 def to_uint8(images: np.ndarray) -> np.ndarray:
     """Generator outputs in [−1, 1] -> uint8."""
     return np.clip((np.asarray(images) + 1.0) * 127.5, 0, 255).round().astype(np.uint8)
+
+
+def apply(network: keras.Model, inputs: np.ndarray, batch: int = 256) -> np.ndarray:
+    """``network`` on ``inputs`` batch by batch, in inference mode. Unlike ``predict`` it works on models trained
+    under MirroredStrategy when a batch does not split evenly across the replicas (Keras 3.15 fails there)."""
+    outputs = [np.asarray(network(inputs[i : i + batch], training=False)) for i in range(0, len(inputs), batch)]
+    return np.concatenate(outputs)
 
 
 def png_base64(image: np.ndarray) -> str:

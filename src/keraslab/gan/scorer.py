@@ -32,15 +32,14 @@ def train_scorer(x: np.ndarray, y: np.ndarray, num_classes: int, epochs: int = 1
     return scorer
 
 
-def probabilities_and_features(scorer: keras.Model, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Softmax and penultimate activations of uint8 ``images``."""
-    probe = keras.Model(scorer.inputs, [scorer.outputs[0], scorer.get_layer("probabilities").input])
-    probabilities, features = probe.predict(images.astype(np.float32) / 255.0, batch_size=256, verbose=0)
-    return probabilities, features
+def probe(scorer: keras.Model) -> keras.Model:
+    """The scorer with two outputs: softmax probabilities and penultimate activations."""
+    return keras.Model(scorer.inputs, [scorer.outputs[0], scorer.get_layer("probabilities").input])
 
 
 def scores(scorer: keras.Model, generated: np.ndarray, real: np.ndarray) -> dict[str, float]:
     """``mnist_is`` of ``generated`` and ``fid`` of ``generated`` against ``real`` (uint8 images)."""
-    probabilities, features = probabilities_and_features(scorer, generated)
-    _, real_features = probabilities_and_features(scorer, real)
+    both = probe(scorer)
+    probabilities, features = both.predict(generated.astype(np.float32) / 255.0, batch_size=256, verbose=0)
+    _, real_features = both.predict(real.astype(np.float32) / 255.0, batch_size=256, verbose=0)
     return {"mnist_is": inception_score(probabilities), "fid": features_fd(features, real_features)}

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from keraslab.data.pipeline import make_dataset
-from keraslab.gan.images import grid_figure, to_uint8
+from keraslab.gan.images import apply, grid_figure, to_uint8
 from keraslab.tasks import Evaluation
 
 if TYPE_CHECKING:
@@ -62,7 +62,7 @@ def sample_grids(tracker: RunTracker, seed: int) -> keras.callbacks.Callback:
 
 
 def sample_figure(model: keras.Model, noise: np.ndarray, title: str) -> Figure:
-    samples = to_uint8(model.generator.predict(noise, verbose=0))
+    samples = to_uint8(apply(model.generator, noise))
     return grid_figure([("", samples[i : i + GRID]) for i in range(0, len(samples), GRID)], title)
 
 
@@ -74,11 +74,11 @@ def evaluate(model: keras.Model, test_ds: tf.data.Dataset, splits: Splits) -> Ev
 
     n = min(EVAL_SAMPLES, len(splits.x_test))
     noise = np.random.default_rng(0).standard_normal((n, model.latent_dim), np.float32)
-    generated = to_uint8(model.generator.predict(noise, batch_size=256, verbose=0))
+    generated = to_uint8(apply(model.generator, noise))
     scorer = train_scorer(splits.x_train, splits.y_train, splits.info.num_classes or 10, SCORER_EPOCHS)
     reference = splits.x_train[:n]
     metrics = {f"test_{k}": v for k, v in scores(scorer, generated, reference).items()}
     metrics.update({f"test_{k}_real": v for k, v in scores(scorer, splits.x_test[:n], reference).items()})
     figures = {"samples.png": sample_figure(model, noise[: GRID * GRID], "samples after training")}
-    signature = infer_signature(noise[:2], model.generator.predict(noise[:2], verbose=0))  # the Keras model's
+    signature = infer_signature(noise[:2], apply(model.generator, noise[:2]))  # the Keras model's
     return Evaluation(metrics=metrics, figures=figures, signature=signature)

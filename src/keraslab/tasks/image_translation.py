@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from keraslab.data.faces import OLD, YOUNG
-from keraslab.gan.images import grid_figure, to_signed, to_uint8
+from keraslab.gan.images import apply, grid_figure, to_signed, to_uint8
 from keraslab.tasks import Evaluation
 
 if TYPE_CHECKING:
@@ -98,7 +98,7 @@ def decay_factor(epoch: int, epochs: int, decay_start: float) -> float:
 
 def translate(generator: keras.Model, images: np.ndarray) -> np.ndarray:
     """uint8 faces through a generator, uint8 out."""
-    return to_uint8(generator.predict(to_signed(images), batch_size=64, verbose=0)) if len(images) else images
+    return to_uint8(apply(generator, to_signed(images), batch=64)) if len(images) else images
 
 
 def translation_grid(model: keras.Model, young: np.ndarray, old: np.ndarray, title: str) -> Figure:
@@ -119,6 +119,7 @@ def evaluate(model: keras.Model, test_ds: tf.data.Dataset, splits: Splits) -> Ev
     import tensorflow as tf
     from mlflow.models import infer_signature
 
+    from keraslab.gan.cyclegan import FD_GRID
     from keraslab.gan.faces import age_score
     from keraslab.gan.metrics import features_fd, pooled_pixels
 
@@ -133,10 +134,10 @@ def evaluate(model: keras.Model, test_ds: tf.data.Dataset, splits: Splits) -> Ev
     }
     metrics["test_cycle_l1"] = float(np.abs(cycled.astype(np.float32) - originals).mean() / 255.0)
     metrics["test_cycle_ssim"] = float(tf.reduce_mean(tf.image.ssim(tf.constant(cycled), tf.constant(originals), 255)))
-    if len(young) > 1 and len(old) > 1:
-        grid = 8
-        metrics["test_fd_aged"] = features_fd(pooled_pixels(aged, grid).numpy(), pooled_pixels(old, grid).numpy())
-        metrics["test_fd_young"] = features_fd(pooled_pixels(young, grid).numpy(), pooled_pixels(old, grid).numpy())
+    if len(young) > 1 and len(old) > 1:  # on pixels in [−1, 1], like the validation metric
+        old_features = pooled_pixels(to_signed(old), FD_GRID).numpy()
+        for name, images in (("aged", aged), ("young", young)):
+            metrics[f"test_fd_{name}"] = features_fd(pooled_pixels(to_signed(images), FD_GRID).numpy(), old_features)
     metrics["test_images_per_second"] = images_per_second(model.young_to_old, originals)
     for reason, count in splits.info.extra.get("skipped", {}).items():
         metrics[f"data_skipped_{reason}"] = float(count)
