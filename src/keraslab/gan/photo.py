@@ -7,14 +7,11 @@ stays on the face and the edges do not show.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import io
 from collections.abc import Callable
 
 import numpy as np
 
-from keraslab.serving.images import MAX_IMAGE_BYTES, MAX_IMAGE_PIXELS, ImageError
+from keraslab.serving.images import ImageError
 
 CASCADE = "haarcascade_frontalface_default.xml"
 MARGIN = 0.35  # the crop extends the detected box by this fraction on every side (hair, chin)
@@ -25,30 +22,6 @@ Box = tuple[int, int, int, int]  # x, y, width, height
 
 class FaceNotFound(ImageError):
     """No face in the photo."""
-
-
-def decode_rgb(data: str | bytes) -> np.ndarray:
-    """Base64 text (or a ``data:`` URL) or raw PNG/JPEG bytes -> H×W×3 uint8 RGB, with the serving size limits."""
-    from PIL import Image
-
-    if isinstance(data, str):
-        try:
-            data = base64.b64decode(data.partition(",")[2] if data.startswith("data:") else data, validate=True)
-        except (binascii.Error, ValueError) as exc:
-            raise ImageError(f"image is not valid base64 ({exc}); expected base64-encoded PNG or JPEG bytes") from None
-    if not data or len(data) > MAX_IMAGE_BYTES:
-        raise ImageError(f"image is {len(data)} bytes; expected 1 byte to {MAX_IMAGE_BYTES // 2**20} MiB of PNG/JPEG")
-    try:
-        with Image.open(io.BytesIO(data)) as image:
-            if image.format not in ("PNG", "JPEG"):
-                raise ImageError(f"image format {image.format} is not accepted; expected PNG or JPEG")
-            if image.width * image.height > MAX_IMAGE_PIXELS:
-                raise ImageError(f"image is {image.width}×{image.height}; at most {MAX_IMAGE_PIXELS:,} pixels")
-            return np.asarray(image.convert("RGB"), dtype=np.uint8)
-    except ImageError:
-        raise
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
-        raise ImageError(f"cannot decode the image ({exc}); expected a PNG or JPEG file") from None
 
 
 def find_face(rgb: np.ndarray) -> Box:

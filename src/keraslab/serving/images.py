@@ -1,6 +1,6 @@
 """Images as users have them -> arrays as a model trained on MNIST-style data expects them.
 
-``decode_image`` turns base64 or raw PNG/JPEG bytes into a grayscale array (with size limits);
+``decode_image`` / ``decode_rgb`` turn base64 or raw PNG/JPEG bytes into a grayscale / RGB array (with size limits);
 ``mnist_digit`` normalises a grayscale drawing the way the MNIST digits were made: light strokes on a dark
 background, the drawing fitted into a 20×20 box keeping its aspect ratio, placed in a 28×28 field so that its
 centre of mass is at the centre. AirCalc reuses it for its handwritten symbols.
@@ -29,6 +29,16 @@ class ImageError(ValueError):
 
 def decode_image(data: str | bytes) -> np.ndarray:
     """Base64 text (optionally a ``data:image/...;base64,`` URL) or raw PNG/JPEG bytes -> float32 gray in [0, 1]."""
+    return np.asarray(_decoded(data, "L"), dtype=np.float32) / 255.0
+
+
+def decode_rgb(data: str | bytes) -> np.ndarray:
+    """Like ``decode_image``, but H×W×3 uint8 RGB."""
+    return np.asarray(_decoded(data, "RGB"), dtype=np.uint8)
+
+
+def _decoded(data: str | bytes, mode: str) -> PILImage:
+    """The image in PIL ``mode``, transparency flattened onto white, after the size and format checks."""
     from PIL import Image
 
     raw = _base64_bytes(data) if isinstance(data, str) else data
@@ -44,8 +54,7 @@ def decode_image(data: str | bytes) -> np.ndarray:
                 raise ImageError(
                     f"image is {image.width}×{image.height} pixels; at most {MAX_IMAGE_PIXELS:,} pixels are accepted"
                 )
-            gray = _flatten_alpha(image).convert("L")
-            return np.asarray(gray, dtype=np.float32) / 255.0
+            return _flatten_alpha(image).convert(mode)
     except ImageError:
         raise
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:

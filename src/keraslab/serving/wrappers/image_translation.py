@@ -17,8 +17,8 @@ from mlflow.types.schema import Array, ColSpec, ParamSchema, ParamSpec, Schema
 
 import keraslab.gan.cyclegan  # noqa: F401 - registers the CycleGAN classes before the .keras artifact loads
 from keraslab.gan.images import png_base64, to_signed, to_uint8
-from keraslab.gan.photo import decode_rgb, transform_photo
-from keraslab.serving.images import ImageError
+from keraslab.gan.photo import transform_photo
+from keraslab.serving.images import ImageError, decode_rgb
 from keraslab.serving.pyfunc import KerasPyfunc, Wrapper, bad_input
 
 if TYPE_CHECKING:
