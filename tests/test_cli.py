@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from keraslab.cli import app
@@ -70,6 +71,7 @@ def test_train_then_runs_table(workdir: Path, mnist_dir: Path) -> None:
 
 
 def test_ui_serves_the_same_store_on_localhost(workdir: Path) -> None:
+    import contextlib
     import os
     import signal
     import socket
@@ -101,6 +103,12 @@ def test_ui_serves_the_same_store_on_localhost(workdir: Path) -> None:
             raise AssertionError("the MLflow UI did not answer within 120 s")
         found = requests.post(f"{url}/ajax-api/2.0/mlflow/experiments/search", json={"max_results": 10}, timeout=10)
         assert "seen-by-the-ui" in {e["name"] for e in found.json()["experiments"]}
+
+        process.terminate()  # SIGTERM to keraslab alone: it must stop the MLflow server it started
+        assert process.wait(timeout=60) == 0
+        time.sleep(1)
+        with pytest.raises(requests.ConnectionError):
+            requests.get(f"{url}/health", timeout=2)
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=30)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)

@@ -8,7 +8,6 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before any TensorFlow impo
 
 import importlib
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -178,10 +177,9 @@ def ui(
     mlflow_bin = shutil.which("mlflow", path=env["PATH"]) or "mlflow"
     command = [mlflow_bin, "ui", "--backend-store-uri", uri, "--host", host, "--port", str(port), "--workers", "1"]
     console.print(f"MLflow UI on http://{host}:{port}  (store: {uri}); Ctrl-C to stop")
-    try:
-        raise typer.Exit(subprocess.call(command, env=env))
-    except KeyboardInterrupt:
-        raise typer.Exit(0) from None
+    from keraslab.serving.server import run_foreground
+
+    raise typer.Exit(run_foreground(command, env))
 
 
 #: Modules that add commands: each defines ``register(app: typer.Typer)`` and imports no TensorFlow at import.

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -48,15 +47,12 @@ def serve(
 ) -> None:
     """Serve a logged model with MLflow's scoring server (local environment): POST JSON to /invocations."""
     from keraslab.cli import console
-    from keraslab.serving.server import serve_command, server_env
+    from keraslab.serving.server import run_foreground, serve_command, server_env
 
     uri, tracking = _resolve(model, tracking_uri)
     env = server_env(tracking)
     console.print(f"serving {uri} on http://{host}:{port}/invocations (store: {tracking}); Ctrl-C to stop")
-    try:
-        raise typer.Exit(subprocess.call(serve_command(uri, host, port, env, workers), env=env))
-    except KeyboardInterrupt:
-        raise typer.Exit(0) from None
+    raise typer.Exit(run_foreground(serve_command(uri, host, port, env, workers), env))
 
 
 def predict(

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -56,7 +58,9 @@ def start(uri: str, host: str, port: int, tracking_uri: str, log: Path | None = 
     """Start the scoring server in the background (output to ``log``); see ``wait_ready``."""
     env = server_env(tracking_uri)
     out = log.open("wb") if log else subprocess.DEVNULL
-    return subprocess.Popen(serve_command(uri, host, port, env), env=env, stdout=out, stderr=subprocess.STDOUT)
+    return subprocess.Popen(
+        serve_command(uri, host, port, env), env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+    )
 
 
 def wait_ready(url: str, process: subprocess.Popen, timeout: float = 120.0) -> None:
@@ -75,10 +79,25 @@ def wait_ready(url: str, process: subprocess.Popen, timeout: float = 120.0) -> N
 
 
 def stop(process: subprocess.Popen) -> None:
-    """Terminate the server (uvicorn and its parent) and wait for it."""
-    process.terminate()
+    """Terminate the server's whole process group (MLflow's CLI, uvicorn and its workers) and wait for it."""
+    for sig, wait in ((signal.SIGTERM, 20), (signal.SIGKILL, 10)):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, sig)
+        try:
+            process.wait(timeout=wait)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+def run_foreground(command: list[str], env: dict[str, str]) -> int:
+    """Run a server until it exits, or until Ctrl-C/SIGTERM stops it and everything it started."""
+    from keraslab.tracking.runs import sigterm_as_interrupt
+
+    process = subprocess.Popen(command, env=env, start_new_session=True)
     try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+        with sigterm_as_interrupt():
+            return process.wait()
+    except KeyboardInterrupt:
+        stop(process)
+        return 0
