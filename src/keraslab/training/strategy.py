@@ -30,7 +30,10 @@ def select(name: str, devices: Sequence[str] = ()) -> tuple[tf.distribute.Strate
         device = devices[0] if devices else (gpus[0] if gpus else "/cpu:0")
         return tf.distribute.OneDeviceStrategy(device), name
     if name == "mirrored":
-        return tf.distribute.MirroredStrategy(list(devices) or None), name
+        # On CPUs alone, reduce on one device: collective all-reduce instances from an earlier strategy in the
+        # same process (a second run in a notebook, a test suite) can collide with this one's.
+        reduce = None if gpus else tf.distribute.ReductionToOneDevice()
+        return tf.distribute.MirroredStrategy(list(devices) or None, cross_device_ops=reduce), name
     raise ValueError(f"strategy {name!r} is not one of auto, default, one-device, mirrored")
 
 
