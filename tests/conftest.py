@@ -78,3 +78,15 @@ def mnist_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         write_idx(root / "mnist" / f"{split}-images-idx3-ubyte.gz", images)
         write_idx(root / "mnist" / f"{split}-labels-idx1-ubyte.gz", labels)
     return root
+
+
+def interrupt_at(epoch: int):
+    """A Keras callback that simulates Ctrl-C at the start of ``epoch`` (0-based)."""
+    import keras
+
+    class InterruptAt(keras.callbacks.Callback):
+        def on_epoch_begin(self, current: int, logs=None) -> None:
+            if current == epoch:
+                raise KeyboardInterrupt
+
+    return InterruptAt()

@@ -24,6 +24,8 @@ from keraslab.serving.wrappers.gan import Sampler
 from keraslab.tasks import gan as gan_task
 from keraslab.training.trainer import TrackingOptions, train
 
+from conftest import interrupt_at
+
 TINY_AGING = [
     "training.epochs=1",
     "training.batch_size=4",
@@ -88,16 +90,6 @@ def test_face_aging_trains_mirrored_tracked_and_serves_older_and_younger(workdir
     assert refused.exit_code != 0 and "no face found" in refused.output
 
 
-class InterruptAt(keras.callbacks.Callback):
-    def __init__(self, epoch: int) -> None:
-        super().__init__()
-        self.epoch = epoch
-
-    def on_epoch_begin(self, epoch: int, logs=None) -> None:
-        if epoch == self.epoch:
-            raise KeyboardInterrupt
-
-
 class Snapshot(keras.callbacks.Callback):
     """Generator weights and optimizer steps at the end of each epoch / the start of training."""
 
@@ -122,7 +114,7 @@ def test_mnist_gan_resumes_after_an_interrupt_and_reports_its_scores(
 ) -> None:
     spec = registry.load("gan-mnist", [*TINY_GAN, "training.epochs=2"])
     first, second = Snapshot(), Snapshot()
-    monkeypatch.setattr(gan_task, "callbacks", lambda *_: [first, InterruptAt(1)])
+    monkeypatch.setattr(gan_task, "callbacks", lambda *_: [first, interrupt_at(1)])
     with pytest.raises(KeyboardInterrupt):
         train(spec, data_dir=mnist_dir, tracking=TrackingOptions(enabled=False), verbose=0)
     monkeypatch.setattr(gan_task, "callbacks", lambda *_: [second])

@@ -15,7 +15,7 @@ from keraslab.data import mnist
 from keraslab.tracking.runs import FAILURE_TAG, RunTracker, TrainingDiverged
 from keraslab.training.trainer import TrackingOptions, train
 
-from conftest import experiments
+from conftest import experiments, interrupt_at
 
 TINY_MLP = ["model.hidden_layers=1", "model.units=32", "training.batch_size=64"]
 
@@ -90,23 +90,11 @@ def test_nan_loss_ends_the_run_failed_with_the_reason(
     assert "became non-finite" in run.data.tags[FAILURE_TAG]
 
 
-class InterruptAt(keras.callbacks.Callback):
-    """Simulates Ctrl-C at the start of epoch ``epoch`` (0-based)."""
-
-    def __init__(self, epoch: int) -> None:
-        super().__init__()
-        self.epoch = epoch
-
-    def on_epoch_begin(self, epoch: int, logs=None) -> None:
-        if epoch == self.epoch:
-            raise KeyboardInterrupt
-
-
 def test_interrupted_run_ends_killed_and_a_rerun_resumes_it(
     workdir: Path, mnist_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     real_callbacks = RunTracker.keras_callbacks
-    monkeypatch.setattr(RunTracker, "keras_callbacks", lambda self: [*real_callbacks(self), InterruptAt(2)])
+    monkeypatch.setattr(RunTracker, "keras_callbacks", lambda self: [*real_callbacks(self), interrupt_at(2)])
     with pytest.raises(KeyboardInterrupt):
         train(tiny(4), data_dir=mnist_dir, verbose=0)
     client = MlflowClient(mlflow.get_tracking_uri())

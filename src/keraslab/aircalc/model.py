@@ -20,26 +20,14 @@ class ModelNotFound(RuntimeError):
 
 def best_model_uri(tracking_uri: str | None = None) -> str:
     """``runs:/<id>/model`` of the finished ``aircalc`` run with the highest test accuracy."""
-    from mlflow import MlflowClient
-
+    from keraslab.tracking.runs import finished_model_uri
     from keraslab.tracking.store import tracking_uri as resolve_uri
 
     uri = resolve_uri(tracking_uri)
-    client = MlflowClient(uri)
-    experiment = client.get_experiment_by_name(EXPERIMENT)
-    runs = (
-        client.search_runs(
-            [experiment.experiment_id],
-            filter_string="attributes.status = 'FINISHED'",
-            order_by=["metrics.test_accuracy DESC"],
-            max_results=1,
-        )
-        if experiment
-        else []
-    )
-    if not runs:
+    found = finished_model_uri(uri, EXPERIMENT, "metrics.test_accuracy DESC")
+    if found is None:
         raise ModelNotFound(f"no finished {EXPERIMENT!r} run in {uri}: run `keraslab train aircalc` or pass --model")
-    return f"runs:/{runs[0].info.run_id}/model"
+    return found
 
 
 def load_calc(model_uri: str | None = None, tracking_uri: str | None = None) -> AirCalc:

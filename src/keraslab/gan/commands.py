@@ -60,22 +60,13 @@ def age(
 
 def newest_model(experiment: str) -> str:
     """The model of the newest finished run of ``experiment``; LookupError when there is none."""
-    from mlflow import MlflowClient
+    import mlflow
 
-    client = MlflowClient()
-    found = client.get_experiment_by_name(experiment)
-    runs = (
-        client.search_runs(
-            [found.experiment_id],
-            filter_string="attributes.status = 'FINISHED'",
-            order_by=["attributes.start_time DESC"],
-            max_results=1,
-        )
-        if found
-        else []
-    )
-    if not runs:
+    from keraslab.tracking.runs import finished_model_uri
+
+    found = finished_model_uri(mlflow.get_tracking_uri(), experiment, "attributes.start_time DESC")
+    if found is None:
         raise LookupError(
             f"no finished '{experiment}' run in the store; train one (keraslab train {experiment}) or pass --model"
         )
-    return f"runs:/{runs[0].info.run_id}/model"
+    return found

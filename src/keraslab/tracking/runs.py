@@ -146,6 +146,21 @@ def find_resumable(experiment_id: str, resume_key: str) -> str | None:
     return runs[0].info.run_id if runs else None
 
 
+def finished_model_uri(uri: str, experiment: str, order_by: str) -> str | None:
+    """``runs:/<id>/model`` of the first FINISHED run of ``experiment`` by ``order_by`` (an MLflow order
+    clause such as ``metrics.test_accuracy DESC``), or None when there is none."""
+    from mlflow import MlflowClient
+
+    client = MlflowClient(uri)
+    found = client.get_experiment_by_name(experiment)
+    if found is None:
+        return None
+    runs = client.search_runs(
+        [found.experiment_id], filter_string="attributes.status = 'FINISHED'", order_by=[order_by], max_results=1
+    )
+    return f"runs:/{runs[0].info.run_id}/model" if runs else None
+
+
 def pinned_requirements() -> list[str]:
     """What a logged model needs, pinned to this environment (skips MLflow's slow inference)."""
     from importlib.metadata import PackageNotFoundError, version
