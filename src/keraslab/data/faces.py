@@ -194,17 +194,10 @@ def stacked(images: list[np.ndarray], opts: FaceOptions) -> np.ndarray:
 def celeba(opts: FaceOptions, skipped: Counter[str]) -> tuple[np.ndarray, np.ndarray]:
     import tensorflow_datasets as tfds
 
-    from keraslab.data.remote import reachable
+    from keraslab.data.remote import tfds_load
 
-    try:
-        ds = tfds.load("celeb_a", split="train", download=False)
-    except (AssertionError, tfds.core.DatasetNotFoundError):
-        if not reachable(CELEBA_URL):
-            raise DataUnavailable(
-                "celeb_a is not in the tensorflow-datasets cache and its download host cannot be reached; prepare "
-                "it once online, or use data.options.source = 'folder' (young/ and old/) or 'utkface' with a path"
-            ) from None
-        ds = tfds.load("celeb_a", split="train", download=True)
+    remedy = "Prepare it once online, or use data.options.source = 'folder' (young/ and old/) or 'utkface' with a path"
+    ds = tfds_load("celeb_a", "train", CELEBA_URL, remedy)
     if opts.max_images:
         ds = ds.take(opts.max_images)
     images, labels = [], []

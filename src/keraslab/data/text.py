@@ -62,22 +62,14 @@ def tfds_texts() -> tuple[str, str, str]:
     """tfds ``tiny_shakespeare``'s train/validation/test strings (fails fast offline, naming the local file)."""
     import tensorflow_datasets as tfds
 
-    from keraslab.data.remote import reachable
+    from keraslab.data.remote import tfds_load
 
-    def load(download: bool) -> tuple[str, str, str]:
-        splits = tfds.load("tiny_shakespeare", split=["train", "validation", "test"], download=download)
-        return tuple(next(iter(tfds.as_numpy(ds)))["text"].decode("utf-8") for ds in splits)
-
-    try:
-        return load(download=False)
-    except (AssertionError, tfds.core.DatasetNotFoundError):
-        if not reachable(DOWNLOAD_URL):
-            raise DataUnavailable(
-                "tiny_shakespeare is not in the tensorflow-datasets cache and raw.githubusercontent.com cannot be "
-                f"reached. Download it once online, or pass --data-dir DIR (or set KERASLAB_DATA_DIR) with "
-                f"{LOCAL_FILE}, or --set data.options.path=FILE"
-            ) from None
-        return load(download=True)
+    remedy = (
+        f"Download it once online, or pass --data-dir DIR (or set KERASLAB_DATA_DIR) with {LOCAL_FILE}, "
+        "or --set data.options.path=FILE"
+    )
+    splits = tfds_load("tiny_shakespeare", ["train", "validation", "test"], DOWNLOAD_URL, remedy)
+    return tuple(next(iter(tfds.as_numpy(ds)))["text"].decode("utf-8") for ds in splits)
 
 
 def load(spec: DataSpec, data_dir: Path | None, seed: int) -> Splits:

@@ -82,6 +82,11 @@ class KerasPyfunc(mlflow.pyfunc.PythonModel):
         return outputs
 
 
+def present(value: Any) -> bool:
+    """Whether a request cell holds a value (pandas fills missing ones with None or NaN)."""
+    return value is not None and not (isinstance(value, float) and np.isnan(value))
+
+
 def checked_batch(values: Any, shape: tuple[int, ...], dtype: np.dtype, what: str = "input") -> np.ndarray:
     """``values`` as an array of shape (N, *shape), N >= 1, finite numbers; otherwise ``bad_input``."""
     batch = as_numbers(values, dtype, what)

@@ -22,7 +22,7 @@ from mlflow.models import ModelSignature
 from mlflow.types.schema import AnyType, Array, ColSpec, ParamSchema, ParamSpec, Schema
 
 from keraslab.data._sequences import sliding_windows
-from keraslab.serving.pyfunc import KerasPyfunc, Wrapper, as_numbers, bad_input, check_finite
+from keraslab.serving.pyfunc import KerasPyfunc, Wrapper, as_numbers, bad_input, check_finite, present
 
 if TYPE_CHECKING:
     import keras
@@ -76,7 +76,7 @@ class ActivityClassifier(KerasPyfunc):
     def windows(self, index: int, row: pd.Series, stride: int) -> tuple[np.ndarray, np.ndarray]:
         """``(windows, starts)`` of one request row."""
         window, recording = row.get(WINDOW), row.get(RECORDING)
-        given = [name for name, value in ((WINDOW, window), (RECORDING, recording)) if _present(value)]
+        given = [name for name, value in ((WINDOW, window), (RECORDING, recording)) if present(value)]
         if len(given) != 1:
             raise bad_input(f"row {index}: {'both given' if given else 'nothing given'}; {self.expected()}")
         if given == [WINDOW]:
@@ -113,10 +113,6 @@ class ActivityClassifier(KerasPyfunc):
         if has_header:
             readings = readings[:, [header.index(name) for name in self.channels]]
         return check_finite(readings, where)
-
-
-def _present(value: Any) -> bool:
-    return value is not None and not (isinstance(value, float) and np.isnan(value))
 
 
 def _is_number(text: str) -> bool:

@@ -24,8 +24,8 @@ from mlflow.types.schema import AnyType, ColSpec, Schema
 from keraslab.aircalc.inputs import InputError
 from keraslab.aircalc.pipeline import AirCalc, Reading
 from keraslab.serving.images import ImageError, decode_image
-from keraslab.serving.pyfunc import KerasPyfunc, Wrapper, bad_input
-from keraslab.serving.wrappers.classification import _present, png_base64
+from keraslab.serving.pyfunc import KerasPyfunc, Wrapper, bad_input, present
+from keraslab.serving.wrappers.classification import png_base64
 
 if TYPE_CHECKING:
     import keras
@@ -64,7 +64,7 @@ class AirCalcPyfunc(KerasPyfunc):
         return pd.DataFrame([reading.to_dict() for reading in readings])
 
     def read(self, row: int, trace: Any, image: Any) -> Reading:
-        has_trace, has_image = _present(trace), _present(image)
+        has_trace, has_image = present(trace), present(image)
         if has_trace == has_image:
             raise bad_input(f"row {row}: {'both given' if has_trace else 'nothing given'}; {EXPECTED}")
         try:

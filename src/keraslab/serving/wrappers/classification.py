@@ -23,7 +23,7 @@ from mlflow.models import ModelSignature
 from mlflow.types.schema import AnyType, Array, ColSpec, Schema
 
 from keraslab.serving.images import ImageError, decode_image, mnist_digit
-from keraslab.serving.pyfunc import KerasPyfunc, Wrapper, as_numbers, bad_input, check_finite
+from keraslab.serving.pyfunc import KerasPyfunc, Wrapper, as_numbers, bad_input, check_finite, present
 
 if TYPE_CHECKING:
     import keras
@@ -60,7 +60,7 @@ class Classifier(KerasPyfunc):
         )
 
     def item(self, row: int, image: Any, array: Any) -> np.ndarray:
-        has_image, has_array = _present(image), _present(array)
+        has_image, has_array = present(image), present(array)
         if has_image == has_array:
             raise bad_input(f"row {row}: {'both given' if has_image else 'nothing given'}; {self.expected()}")
         if has_array:
@@ -98,14 +98,6 @@ class Classifier(KerasPyfunc):
                 "probabilities": outputs.astype(float).tolist(),
             }
         )
-
-
-def _present(value: Any) -> bool:
-    if value is None:
-        return False
-    if isinstance(value, float):
-        return not np.isnan(value)
-    return True
 
 
 def wrapper(spec: ProjectSpec, splits: Splits, model: keras.Model) -> Wrapper:
