@@ -21,10 +21,15 @@ import statistics
 import sys
 import tempfile
 import time
+from collections import Counter
 from fractions import Fraction
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from keraslab.aircalc.pipeline import Reading
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "aircalc.md"
@@ -69,8 +74,7 @@ class Composer:
         self.rng = np.random.default_rng(seed)
 
     def image(self, text: str) -> np.ndarray:
-        from keraslab.aircalc.raster import rasterise
-        from keraslab.aircalc.strokes import THICKNESS, symbol_strokes
+        from keraslab.aircalc.strokes import THICKNESS, render, symbol_strokes
 
         rng = self.rng
         line = rng.uniform(28, 56)  # pixels per line height
@@ -83,12 +87,7 @@ class Composer:
                 centre = -line / 2
             else:
                 pen = rng.uniform(*THICKNESS) * line
-                strokes = symbol_strokes(char, rng, pen / line)
-                points = np.concatenate(strokes)
-                low = points.min(axis=0) * line - pen
-                pixels = [s * line - low for s in strokes]
-                size = np.ceil(points.max(axis=0) * line - low + pen).astype(int) + 1
-                patch = crop(rasterise(pixels, (size[1], size[0]), pen))
+                patch = render(symbol_strokes(char, rng, pen / line), line, pen)
                 centre = -line * (0.05 if char == "." else 0.5)
             patches.append((patch, centre + rng.normal(0, 0.05 * line)))
         gaps = [rng.uniform(0.12, 0.5) * line for _ in patches]
@@ -104,6 +103,18 @@ class Composer:
         noisy = np.clip(canvas + rng.normal(0, 0.03, canvas.shape), 0, 1)
         gray = noisy if rng.random() < 0.5 else 1.0 - noisy  # both polarities
         return (gray * 255).astype(np.uint8)
+
+
+def failure_cause(text: str, reading: Reading) -> str:
+    """Why a reading of ``text`` went wrong: segmentation, or which kind of symbol was misread."""
+    if len(reading.symbols) != len(text):
+        return "segmentation (symbols split or merged)"
+    wrong = [(a, s) for a, s in zip(text, reading.symbols, strict=True) if a != s.label]
+    if not wrong:
+        return "value (text right)"
+    kind = " and ".join(sorted({"digit" if a.isdigit() else "operator" for a, _ in wrong}))
+    in_top = all(any(label == a for label, _ in s.top) for a, s in wrong)
+    return f"{kind} misread ({'written label in top 3' if in_top else 'not in top 3'})"
 
 
 def zoom(ink: np.ndarray, factor: float) -> np.ndarray:
@@ -169,6 +180,7 @@ def main() -> None:
     composer = Composer(x_digits[..., 0], y_digits, EXPRESSION_SEED + 1)
     correct_value = correct_text = corrected = 0
     failures, seconds = [], []
+    causes, misread = Counter(), Counter()
     for _ in range(args.expressions):
         text, value = valid_expression(rng)
         image = composer.image(text)
@@ -178,8 +190,11 @@ def main() -> None:
         correct_text += reading.expression == text
         correct_value += reading.exact == value
         corrected += bool(reading.note)
-        if reading.exact != value and len(failures) < 12:
-            failures.append((text, reading.expression, reading.value or reading.error))
+        if reading.exact != value:
+            causes[failure_cause(text, reading)] += 1
+            misread.update(f"`{a}`→`{b}`" for a, b in zip(text, reading.expression, strict=False) if a != b)
+            if len(failures) < 12:
+                failures.append((text, reading.expression, reading.value or reading.error))
     n = args.expressions
     ops_mask = ~digit_mask
     lines = [
@@ -224,6 +239,16 @@ def main() -> None:
         f"| median read time per expression | {statistics.median(seconds) * 1000:.1f} ms | |",
         "",
         "Re-drawn as traces: not measured (there are no digit traces: MNIST has images only).",
+        "",
+        "Where the wrong readings fail (segmentation: the symbol count differs; otherwise the misread symbols' "
+        "kind, and whether the written label was among that symbol's top 3):",
+        "",
+        "| cause | expressions |",
+        "|---|---:|",
+        *(f"| {cause} | {count} |" for cause, count in causes.most_common()),
+        "",
+        "Misread symbols in those (written→read, where the count matches): "
+        + (", ".join(f"{pair} {count}" for pair, count in misread.most_common()) or "none"),
         "",
         "Some failures (written → read → value):",
         "",

@@ -75,6 +75,21 @@ def test_generator_is_deterministic_per_seed() -> None:
     assert not np.array_equal(a, c)
 
 
+def test_image_path_operators_are_deterministic_and_keep_their_size() -> None:
+    """Operators drawn through the image path (pixels, then normalised at the digits' measured line height)
+    come on top of the stroke-drawn ones; a fraction of 0 draws exactly what the stroke path drew."""
+    strokes_only, _ = operator_images(OPERATORS, 20, seed=1)
+    assert np.array_equal(operator_images(OPERATORS, 20, seed=1, image_fraction=0.0)[0], strokes_only)
+    a, labels = operator_images(OPERATORS, 20, seed=1, image_fraction=1.0)
+    assert np.array_equal(a, operator_images(OPERATORS, 20, seed=1, image_fraction=1.0)[0])
+    ink = (a > 64).reshape(len(a), -1).sum(axis=1)
+    by_symbol = {s: np.median(ink[[i for i, lab in enumerate(labels) if lab == s]]) for s in OPERATORS}
+    assert by_symbol["."] < by_symbol["-"] < by_symbol["+"]
+    cols = [np.flatnonzero((im > 64).any(axis=0)) for im in a]
+    widths = {s: np.median([c[-1] - c[0] + 1 for c, lab in zip(cols, labels, strict=True) if lab == s]) for s in "-/"}
+    assert 6 <= widths["-"] <= 20 and widths["/"] >= 10
+
+
 def test_generated_symbols_keep_their_size() -> None:
     images, labels = operator_images(OPERATORS, 20, seed=1)
     ink = (images > 64).reshape(len(images), -1).sum(axis=1)

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from keraslab.aircalc.normalise import normalise_strokes
-from keraslab.aircalc.raster import Stroke
+from keraslab.aircalc.normalise import normalise_patch, normalise_strokes
+from keraslab.aircalc.raster import Stroke, rasterise
 from keraslab.aircalc.symbols import OPERATORS
 
 THICKNESS = (0.08, 0.2)  # pen width range, relative to the line height
 SCALE = (0.85, 1.25)  # overall size of a generated operator relative to the line (writers differ)
 DIVIDE_CLEARANCE = (0.05, 0.16)  # blank between a ÷ dot's ink and the bar's ink, in line heights
+IMAGE_LINE = (28.0, 56.0)  # pixels per line height of an operator drawn as a photo or composed line shows it
+IMAGE_DIGITS = (0.85, 1.05)  # height of that line's digits' ink (which ``read_image`` measures), in line heights
 
 
 def line(rng: np.random.Generator, start: tuple[float, float], end: tuple[float, float], bend: float) -> Stroke:
@@ -102,15 +104,37 @@ def handwritten(rng: np.random.Generator, strokes: list[Stroke], rotation: float
     return [out[i] for i in order]
 
 
-def operator_images(symbols: tuple[str, ...], per_symbol: int, seed: int) -> tuple[np.ndarray, list[str]]:
+def operator_images(
+    symbols: tuple[str, ...], per_symbol: int, seed: int, image_fraction: float = 0.0
+) -> tuple[np.ndarray, list[str]]:
     """``per_symbol`` 28×28 uint8 images of each of ``symbols`` (generator seeded by ``seed``), in order, each
-    drawn with a random pen (``THICKNESS``) at a random size (``SCALE``)."""
+    drawn with a random pen (``THICKNESS``) at a random size (``SCALE``).
+
+    A random ``image_fraction`` of them is drawn as ``AirCalc.read_image`` sees an operator: rasterised in
+    pixels (``IMAGE_LINE``), then normalised at the line height measured on the digits' ink (``IMAGE_DIGITS``);
+    the rest as ``read_trace`` sees one (normalised from the strokes).
+    """
     rng = np.random.default_rng(seed)
     images, labels = [], []
     for symbol in symbols:
         for _ in range(per_symbol):
             thickness, scale = rng.uniform(*THICKNESS), rng.uniform(*SCALE)
             strokes = [stroke * scale for stroke in symbol_strokes(symbol, rng, thickness / scale)]
-            images.append(normalise_strokes(strokes, 1.0, thickness))
+            if image_fraction and rng.random() < image_fraction:
+                pixels = rng.uniform(*IMAGE_LINE)
+                patch = render(strokes, pixels, thickness * pixels)
+                images.append(normalise_patch(patch, pixels * rng.uniform(*IMAGE_DIGITS)))
+            else:
+                images.append(normalise_strokes(strokes, 1.0, thickness))
             labels.append(symbol)
     return (np.stack(images) * 255).round().astype(np.uint8), labels
+
+
+def render(strokes: list[Stroke], pixels_per_line: float, pen: float) -> np.ndarray:
+    """Strokes in line units -> the ink of exactly their extent, ``pixels_per_line`` and a ``pen`` pixels wide."""
+    points = np.concatenate(strokes)
+    low = points.min(axis=0) * pixels_per_line - pen
+    size = np.ceil(points.max(axis=0) * pixels_per_line - low + pen).astype(int) + 1
+    ink = rasterise([s * pixels_per_line - low for s in strokes], (size[1], size[0]), pen)
+    rows, cols = np.flatnonzero(ink.max(axis=1) > 0.05), np.flatnonzero(ink.max(axis=0) > 0.05)
+    return ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]

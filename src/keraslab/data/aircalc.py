@@ -5,7 +5,8 @@ validation ``seed + 1``, test ``seed + 2`` — so the test operators come from a
 never saw. A fraction of the training digits is redrawn as the image path sees a digit of a photo or a
 composed line: resampled at another resolution, then drawn by ``keraslab.aircalc.normalise`` at the line's
 scale, possibly smaller than the line (``digit_scale_*``); a fraction is drawn with a thicker or thinner pen
-(``digit_pen_fraction``), as operators are.
+(``digit_pen_fraction``), as operators are. Likewise a fraction of the training operators is drawn in pixels
+and normalised as the image path sees them (``operator_image_fraction``).
 """
 
 from __future__ import annotations
@@ -39,6 +40,9 @@ class Options(BaseModel):
     digit_scale_min: float = Field(0.7, gt=0.2, le=1.0, description="smallest size of a shrunk training digit")
     digit_scale_fraction: float = Field(0.3, ge=0.0, le=1.0, description="fraction of training digits redrawn")
     digit_pen_fraction: float = Field(0.3, ge=0.0, le=1.0, description="fraction of training digits re-penned")
+    operator_image_fraction: float = Field(
+        0.0, ge=0.0, le=1.0, description="fraction of training operators drawn as the image path sees them"
+    )
     max_digits: int | None = Field(None, ge=1, description="use only this many training digits (quick runs)")
 
 
@@ -61,7 +65,9 @@ def load(spec: DataSpec, data_dir: Path | None, seed: int) -> Splits:
     x_digits = redraw_some(x_digits, opts.digit_scale_fraction, opts.digit_scale_min, rng)
     x_digits = repen_some(x_digits, opts.digit_pen_fraction, rng)
     n_val = round(opts.operators_per_class * spec.validation_split) if len(digits.x_val) else 0
-    x_train, y_train = with_operators(x_digits, y_digits, opts.operators_per_class, seed, rng)
+    x_train, y_train = with_operators(
+        x_digits, y_digits, opts.operators_per_class, seed, rng, opts.operator_image_fraction
+    )
     x_val, y_val = with_operators(digits.x_val, digits.y_val, n_val, seed + 1, rng)
     x_test, y_test = with_operators(digits.x_test, digits.y_test, opts.test_operators_per_class, seed + 2, None)
     info = DataInfo(
@@ -75,11 +81,17 @@ def load(spec: DataSpec, data_dir: Path | None, seed: int) -> Splits:
 
 
 def with_operators(
-    x: np.ndarray, y: np.ndarray, per_class: int, seed: int, rng: np.random.Generator | None
+    x: np.ndarray,
+    y: np.ndarray,
+    per_class: int,
+    seed: int,
+    rng: np.random.Generator | None,
+    image_fraction: float = 0.0,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Append ``per_class`` generated images of each operator; shuffle with ``rng`` (None: keep order)."""
+    """Append ``per_class`` generated images of each operator (``image_fraction`` of them drawn through the
+    image path, see ``operator_images``); shuffle with ``rng`` (None: keep order)."""
     if per_class:
-        images, labels = operator_images(OPERATORS, per_class, seed)
+        images, labels = operator_images(OPERATORS, per_class, seed, image_fraction)
         x = np.concatenate([x, images[..., None]])
         y = np.concatenate([y, np.array([INDEX[label] for label in labels], np.int64)])
     if rng is not None:
