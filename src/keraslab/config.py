@@ -52,9 +52,10 @@ class TrainingSpec(Strict):
     epochs: int = Field(10, ge=1)
     batch_size: int = Field(128, ge=1, description="per replica; the global batch is this × replicas")
     seed: int = 42
-    strategy: Literal["auto", "default", "one-device", "mirrored"] = "auto"
-    devices: list[str] = Field(default_factory=list, description="device names for one-device/mirrored")
+    strategy: Literal["auto", "default", "one-device", "mirrored", "multiworker", "tpu"] = "auto"
+    devices: list[str] = Field(default_factory=list, description="device names for one-device/mirrored; tpu: its name")
     jit_compile: bool | Literal["auto"] = "auto"
+    mixed_precision: bool = Field(False, description="mixed_float16 on GPU, mixed_bfloat16 on CPU/TPU")
     monitor: str = Field("val_loss", description="metric for early stopping and the best checkpoint")
     early_stopping: EarlyStoppingSpec = Field(default_factory=EarlyStoppingSpec)
     reduce_lr: ReduceLrSpec = Field(default_factory=ReduceLrSpec)

@@ -61,5 +61,5 @@ def build(params: Mapping[str, Any]) -> keras.Model:
         x = activation(params["activation"])(x)
         if params["dropout"]:
             x = keras.layers.Dropout(params["dropout"])(x)
-    outputs = keras.layers.Dense(params["num_classes"], activation="softmax", name="probabilities")(x)
+    outputs = keras.layers.Dense(params["num_classes"], activation="softmax", name="probabilities", dtype="float32")(x)
     return compile_classifier(keras.Model(inputs, outputs, name="mlp"), params)

@@ -7,6 +7,7 @@ import json
 import platform
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -70,16 +71,18 @@ def train(
     started = time.perf_counter()
     tracking = tracking or TrackingOptions()
     training = spec.training
-    tracker = RunTracker(tracking_uri(tracking.uri), tracking.experiment or spec.name, tracking.enabled)
+    from keraslab.training.strategy import is_chief_process, precision, select
+
+    chief = is_chief_process(training.strategy)  # other workers of a cluster train but do not track
+    tracker = RunTracker(tracking_uri(tracking.uri), tracking.experiment or spec.name, tracking.enabled and chief)
 
     import keras
 
     from keraslab import models, serving, tasks
     from keraslab.training.callbacks import best_weights_path, first_non_finite, standard_callbacks
-    from keraslab.training.strategy import select
 
+    strategy, strategy_name = select(training.strategy, training.devices)  # first: multiworker needs a fresh TF
     keras.utils.set_random_seed(training.seed)
-    strategy, strategy_name = select(training.strategy, training.devices)
     replicas = strategy.num_replicas_in_sync
     splits = datasets.load(spec.data, data_dir, training.seed)
     task = tasks.get(spec.task)
@@ -88,13 +91,18 @@ def train(
     key = resume_key(config)
     workdir = (checkpoint_root or store_dir() / "checkpoints") / spec.name / key
     resumable = (workdir / "backup").exists()
+    own_dir = workdir if chief else Path(tempfile.mkdtemp(prefix="keraslab-worker-"))  # best weights, backups
 
     global_batch = training.batch_size * replicas
     train_ds, val_ds, test_ds = task.datasets(splits, spec, global_batch)
 
     tags = run_tags(spec, strategy_name, replicas, splits.info.source)
-    with tracker.start(run_name=spec.name, tags=tags, resume_key=key, resumable=resumable):
-        tracker.log_params({**flatten(config), "training.global_batch_size": global_batch, "replicas": replicas})
+    with (
+        tracker.start(run_name=spec.name, tags=tags, resume_key=key, resumable=resumable),
+        precision(training.mixed_precision) as policy,
+    ):
+        run_params = {"training.global_batch_size": global_batch, "replicas": replicas, "dtype_policy": policy}
+        tracker.log_params({**flatten(config), **run_params})
         tracker.log_text(to_toml(config), "config.toml")
 
         with strategy.scope():
@@ -103,28 +111,45 @@ def train(
                 model.jit_compile = training.jit_compile
         best_so_far = best_value(tracker.metric_history([training.monitor]).get(training.monitor), training.monitor)
         callbacks = [
-            *standard_callbacks(training, workdir, best_so_far),
+            *standard_callbacks(training, own_dir, best_so_far),
             *task.callbacks(spec, splits, tracker),
             *tracker.keras_callbacks(),
         ]
 
         fit_started = time.perf_counter()
-        history = model.fit(
-            train_ds,
-            validation_data=val_ds,
-            epochs=training.epochs,
-            callbacks=callbacks,
-            verbose=(1 if sys.stdout.isatty() else 2) if verbose is None else verbose,
-            shuffle=False,  # the pipeline shuffles
-        ).history
+        verbose = (1 if sys.stdout.isatty() else 2) if verbose is None else verbose
+        if strategy_name == "multiworker":  # Keras 3 fit fails under MultiWorkerMirroredStrategy
+            from keraslab.training import distributed
+
+            history = distributed.fit(
+                model,
+                strategy,
+                lambda batch: task.datasets(splits, spec, batch)[:2],
+                global_batch=global_batch,
+                epochs=training.epochs,
+                callbacks=callbacks,
+                backup_dir=workdir / "backup",
+                is_chief=chief,
+                verbose=verbose if chief else 0,
+            )
+            model = distributed.local_copy(model, lambda: models.build(spec.model.builder, params))
+        else:
+            history = model.fit(
+                train_ds,
+                validation_data=val_ds,
+                epochs=training.epochs,
+                callbacks=callbacks,
+                verbose=verbose,
+                shuffle=False,  # the pipeline shuffles
+            ).history
         fit_seconds = time.perf_counter() - fit_started
         epochs_run = len(next(iter(history.values()), []))
         samples_per_second = len(splits.x_train) * epochs_run / fit_seconds if fit_seconds else 0.0
         tracker.log_metrics({"fit_seconds": fit_seconds, "train_samples_per_second": samples_per_second})
         if bad := first_non_finite(history):
             raise TrainingDiverged(f"{bad[0]} became non-finite in epoch {bad[1] + 1}; training stopped")
-        if best_weights_path(workdir).exists():
-            model.load_weights(best_weights_path(workdir))
+        if best_weights_path(own_dir).exists():
+            model.load_weights(best_weights_path(own_dir))
 
         evaluation = task.evaluate(model, test_ds, splits)
         tracker.log_metrics(evaluation.metrics)
