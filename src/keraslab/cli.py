@@ -7,8 +7,6 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before any TensorFlow import: keep C++ info logs quiet
 
 import importlib
-import shutil
-import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -68,11 +66,15 @@ def train(
     epochs: Annotated[int | None, typer.Option(help="Shortcut for --set training.epochs=N.")] = None,
     seed: Annotated[int | None, typer.Option(help="Shortcut for --set training.seed=N.")] = None,
     strategy: Annotated[
-        str | None, typer.Option(help="auto | default | one-device | mirrored (training.strategy).")
+        str | None, typer.Option(help="auto | default | one-device | mirrored | multiworker | tpu (training.strategy).")
     ] = None,
     devices: Annotated[
         str | None, typer.Option(help="Comma-separated devices, e.g. GPU:0,GPU:1 or cpu:0,cpu:1.")
     ] = None,
+    mixed_precision: Annotated[
+        bool | None, typer.Option(help="mixed_float16 on GPU, mixed_bfloat16 on CPU (training.mixed_precision).")
+    ] = None,
+    jit_compile: Annotated[bool | None, typer.Option(help="XLA-compile the train step (training.jit_compile).")] = None,
     data_dir: DataDirOption = None,
     tracking_uri: TrackingUriOption = None,
     experiment: Annotated[str | None, typer.Option(help="MLflow experiment (default: the project name).")] = None,
@@ -81,7 +83,13 @@ def train(
 ) -> None:
     """Train a project with its defaults (overridable) and log the run to MLflow."""
     overrides = list(set_ or [])
-    for key, value in (("training.epochs", epochs), ("training.seed", seed), ("training.strategy", strategy)):
+    for key, value in (
+        ("training.epochs", epochs),
+        ("training.seed", seed),
+        ("training.strategy", strategy),
+        ("training.mixed_precision", mixed_precision),
+        ("training.jit_compile", jit_compile),
+    ):
         if value is not None:
             overrides.append(f"{key}={value!r}" if isinstance(value, str) else f"{key}={value}")
     if devices:
@@ -169,16 +177,13 @@ def ui(
     tracking_uri: TrackingUriOption = None,
 ) -> None:
     """Open the MLflow UI over the same store (one worker, job execution off)."""
+    from keraslab.serving.server import run_foreground
+    from keraslab.tracking.server import mlflow_server
     from keraslab.tracking.store import tracking_uri as resolve_uri
 
     uri = resolve_uri(tracking_uri)
-    env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
-    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
-    mlflow_bin = shutil.which("mlflow", path=env["PATH"]) or "mlflow"
-    command = [mlflow_bin, "ui", "--backend-store-uri", uri, "--host", host, "--port", str(port), "--workers", "1"]
+    command, env = mlflow_server(uri, host, port)
     console.print(f"MLflow UI on http://{host}:{port}  (store: {uri}); Ctrl-C to stop")
-    from keraslab.serving.server import run_foreground
-
     raise typer.Exit(run_foreground(command, env))
 
 
@@ -189,6 +194,8 @@ COMMAND_MODULES: list[str] = [
     "keraslab.aircalc.commands",
     "keraslab.transformer.commands",
     "keraslab.gan.commands",
+    "keraslab.training.cluster",
+    "keraslab.tracking.server",
 ]
 
 for module_name in COMMAND_MODULES:

@@ -63,19 +63,20 @@ def start(uri: str, host: str, port: int, tracking_uri: str, log: Path | None = 
     )
 
 
-def wait_ready(url: str, process: subprocess.Popen, timeout: float = 120.0) -> None:
-    """Poll ``url/ping`` until the server answers; fail if it exits or ``timeout`` passes."""
+def wait_ready(url: str, process: subprocess.Popen, timeout: float = 120.0, path: str = "/ping") -> None:
+    """Poll ``url + path`` (the scoring server's ``/ping``, the tracking server's ``/health``) until the server
+    answers; fail if it exits or ``timeout`` passes."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"the scoring server exited with code {process.returncode} before answering")
+            raise RuntimeError(f"the server exited with code {process.returncode} before answering")
         try:
-            with urllib.request.urlopen(f"{url}/ping", timeout=2) as answer:
+            with urllib.request.urlopen(f"{url}{path}", timeout=2) as answer:
                 if answer.status == 200:
                     return
         except (urllib.error.URLError, OSError):
             time.sleep(0.5)
-    raise TimeoutError(f"the scoring server did not answer {url}/ping within {timeout:.0f} s")
+    raise TimeoutError(f"the server did not answer {url}{path} within {timeout:.0f} s")
 
 
 def stop(process: subprocess.Popen) -> None:
