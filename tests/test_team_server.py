@@ -67,6 +67,7 @@ def free_port() -> int:
         (["--backend-store-uri", "no uri"], "'no uri' is not a database URI"),
         (["--backend-store-uri", "mysql://me@localhost/db"], "needs the Python driver 'MySQLdb': pip install"),
         (["--backend-store-uri", "sqlite:////no/such/dir/m.db"], "cannot open the database"),
+        (["--backend-store-uri", "postgresql://me@127.0.0.1:1/db"], "port 1 failed: Connection refused"),
         (["--port", "70000"], "--port 70000: expected 1..65535"),
     ],
 )
@@ -141,9 +142,13 @@ def postgres() -> Iterator[str]:
     root = Path(tempfile.mkdtemp(prefix="keraslab-pg-"))
     as_user: list[str] = []
     if os.geteuid() == 0:
+        try:
+            nobody = pwd.getpwnam("nobody").pw_uid
+        except KeyError:
+            pytest.skip("running as root without a 'nobody' user: initdb cannot run as root")
         if not shutil.which("runuser"):
             pytest.skip("running as root without runuser: initdb cannot run as root")
-        os.chown(root, pwd.getpwnam("nobody").pw_uid, -1)
+        os.chown(root, nobody, -1)
         as_user = ["runuser", "-u", "nobody", "--"]
     data, log = root / "data", root / "postgres.log"
 

@@ -10,8 +10,10 @@ from typing import Annotated
 
 import typer
 
-#: Database backends MLflow's SQL store supports, and the PyPI package of each one's default driver.
-BACKENDS = {"postgresql": "'psycopg[binary]'", "mysql": "mysqlclient (or PyMySQL with mysql+pymysql://)", "sqlite": ""}
+#: Database backends MLflow's SQL store supports.
+BACKENDS = ("postgresql", "mysql", "sqlite")
+#: The PyPI package of each SQLAlchemy driver module (``postgresql://`` means psycopg 3 since SQLAlchemy 2.1).
+DRIVER_PACKAGES = {"psycopg": "'psycopg[binary]'", "psycopg2": "psycopg2-binary", "MySQLdb": "mysqlclient"}
 
 
 class ServerError(ValueError):
@@ -50,7 +52,8 @@ def check_backend(uri: str) -> str:
         url.get_dialect().import_dbapi()
     except ImportError as exc:
         raise ServerError(
-            f"--backend-store-uri {shown!r} needs the Python driver {exc.name!r}: pip install {BACKENDS[backend]}"
+            f"--backend-store-uri {shown!r} needs the Python driver {exc.name!r}: "
+            f"pip install {DRIVER_PACKAGES.get(exc.name or '', exc.name)}"
         ) from None
     connect_args = {"connect_timeout": 10} if backend != "sqlite" else {}
     engine = create_engine(url, connect_args=connect_args)
@@ -108,7 +111,10 @@ def server(
     host: Annotated[str, typer.Option(help="Interface to bind (0.0.0.0 to serve a team: see README).")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 5000,
     allowed_hosts: Annotated[
-        str | None, typer.Option(help="Host names clients may use, comma-separated (default: localhost, LAN IPs).")
+        str | None,
+        typer.Option(
+            help="Host[:port] names clients may use, comma-separated, * wildcards [default: localhost, LAN IPs]."
+        ),
     ] = None,
 ) -> None:
     """Run a shared MLflow tracking server: every trainer, tuner and worker sets MLFLOW_TRACKING_URI to its URL."""
