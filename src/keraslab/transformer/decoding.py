@@ -1,7 +1,9 @@
 """Decoding a trained ``TransformerLM``: greedy, temperature/top-k/top-p sampling and beam search.
 
-``Session`` keeps the running sequences and, when cached, a fixed-size key/value cache: each new token costs one
-compiled (XLA) step over the cache instead of a pass over the whole prefix. Up to ``context`` tokens the cached
+Greedy decoding and sampling run as ONE compiled (XLA) ``tf.while_loop`` (``Compiled.run``): no Python per token.
+Cached, each new token costs one step over a fixed-size key/value cache (layers, 2, batch, heads, context, head_dim)
+updated in place; uncached, each token is a full forward pass over a fixed window of ``context`` tokens. Beam
+search reorders its hypotheses in Python between compiled steps (``Session``). Up to ``context`` tokens the cached
 and uncached paths give the same logits. Beyond it the uncached path slides its window by one token per step
 (like nanoGPT), while the cached one restarts its cache from the newest half window once it is full.
 """
@@ -18,6 +20,9 @@ if TYPE_CHECKING:
     import keras
 
     from keraslab.transformer.tokenizers import Tokenizer
+
+
+LOOP_BUFFER = 64  # the compiled loop's output buffer: this many tokens, else the next power of two
 
 
 class DecodingSettings(BaseModel):
@@ -38,7 +43,7 @@ class DecodingSettings(BaseModel):
 
 
 class Compiled:
-    """The model's compiled entry points: full forward, cache prefill and the one-token XLA step."""
+    """The model's compiled entry points: full forward, cache prefill, the one-token XLA step and the decode loop."""
 
     def __init__(self, model: keras.Model) -> None:
         import tensorflow as tf
@@ -48,6 +53,94 @@ class Compiled:
         self.last_logits = tf.function(lambda t: model(t, training=False)[:, -1], input_signature=tokens)
         self.prefill = tf.function(self._prefill, input_signature=tokens)
         self.step = tf.function(self._step, jit_compile=True, reduce_retracing=True)  # XLA: fixed shapes
+        self.loop = tf.function(self._loop, jit_compile=True)  # one XLA program per (cached, buffer size)
+
+    def run(self, prompt: np.ndarray, settings: DecodingSettings, stop_id: int | None) -> np.ndarray:
+        """Greedy or sampled new token ids after ``prompt`` (1-D), all generated inside one compiled loop."""
+        import tensorflow as tf
+
+        window = np.zeros((1, self.context), dtype=np.int32)
+        kept = prompt[-self.context :]
+        window[0, : len(kept)] = kept
+        size = max(LOOP_BUFFER, 1 << (settings.max_new_tokens - 1).bit_length())  # few shapes: few compilations
+        seed = settings.seed if settings.seed is not None else np.random.default_rng().integers(2**31)
+        vocab = self.model.vocab_size
+        out, n = self.loop(
+            tf.constant(window),
+            tf.constant(len(kept), tf.int32),
+            tf.zeros((size,), tf.int32),
+            tf.constant(settings.max_new_tokens, tf.int32),
+            tf.constant(settings.temperature, tf.float32),
+            tf.constant(min(settings.top_k or vocab, vocab), tf.int32),
+            tf.constant(settings.top_p if settings.top_p is not None else 1.0, tf.float32),
+            tf.constant([seed % 2**31, 0], tf.int32),
+            tf.constant(-1 if stop_id is None else stop_id, tf.int32),
+            tf.constant(settings.strategy == "greedy"),
+            settings.cached,
+        )
+        return out.numpy()[: int(n)]
+
+    def _loop(
+        self,
+        window: Any,
+        length: Any,
+        out: Any,
+        max_new: Any,
+        temperature: Any,
+        top_k: Any,
+        top_p: Any,
+        seed: Any,
+        stop_id: Any,
+        greedy: Any,
+        cached: bool,
+    ) -> tuple[Any, Any]:
+        """``while i < max_new and the last token is not stop_id``: pick a token, append it, compute the next logits.
+
+        ``window`` (1, context) holds the newest ``length`` tokens left-aligned (it slides once full); ``out`` the
+        new tokens. Returns ``out`` and how many were written.
+        """
+        import tensorflow as tf
+
+        model, context = self.model, self.context
+        half = context // 2
+
+        def prefill(tokens: Any) -> tuple[Any, Any]:
+            return model.decode(tokens, model.empty_cache(1), 0, training=False)
+
+        def last(logits: Any, cache: Any) -> tuple[Any, Any]:
+            return logits[:, -1], cache
+
+        def pick(logits: Any, i: Any) -> Any:
+            return tf.cond(
+                greedy,
+                lambda: tf.argmax(logits, axis=-1, output_type=tf.int32),
+                lambda: sample_in_graph(logits, temperature, top_k, top_p, seed + tf.stack([0, i])),
+            )
+
+        def body(i: Any, window: Any, length: Any, logits: Any, cache: Any, filled: Any, out: Any, _: Any) -> tuple:
+            token = pick(logits, i)
+            out = tf.tensor_scatter_nd_update(out, [[i]], token)
+            window = tf.where(length == context, tf.roll(window, -1, axis=1), window)  # full: slide by one
+            window = tf.tensor_scatter_nd_update(window, [[0, tf.minimum(length, context - 1)]], token)
+            length = tf.minimum(length + 1, context)
+            if cached:  # the cache full: restart it from the newest half window
+                logits, cache, filled = tf.cond(
+                    filled == context,
+                    lambda: (*last(*prefill(window[:, context - half :])), tf.constant(half)),
+                    lambda: (*last(*model.decode(token[:, None], cache, filled, training=False)), filled + 1),
+                )
+            else:
+                logits = tf.gather(model(window, training=False), length - 1, axis=1)
+            return i + 1, window, length, logits, cache, filled, out, token[0] == stop_id
+
+        if cached:
+            logits, cache = prefill(window)
+        else:
+            logits, cache = model(window, training=False), tf.zeros(())
+        logits = tf.gather(logits, length - 1, axis=1)
+        state = (tf.constant(0), window, length, logits, cache, length, out, tf.constant(False))
+        state = tf.while_loop(lambda i, *rest: (i < max_new) & ~rest[-1], body, state)
+        return state[6], state[0]
 
     def _prefill(self, tokens: Any) -> tuple[Any, Any]:
         from keras import ops
@@ -111,16 +204,23 @@ def log_softmax(logits: np.ndarray) -> np.ndarray:
     return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
 
 
-def sample_token(logits: np.ndarray, settings: DecodingSettings, rng: np.random.Generator) -> int:
-    """One draw from softmax(logits / T), restricted to the top-k and then the top-p nucleus."""
-    order = np.argsort(-logits, kind="stable")
-    if settings.top_k is not None:
-        order = order[: settings.top_k]
-    probs = np.exp(log_softmax(logits[order] / settings.temperature))
-    if settings.top_p is not None:
-        keep = int(np.searchsorted(np.cumsum(probs), settings.top_p) + 1)
-        order, probs = order[:keep], probs[:keep]
-    return int(rng.choice(order, p=probs / probs.sum()))
+def sample_in_graph(logits: Any, temperature: Any, top_k: Any, top_p: Any, seed: Any) -> Any:
+    """One draw per row from softmax(logits / T), restricted to the top-k and then the top-p nucleus (in graph).
+
+    The nucleus is the smallest set of most likely tokens whose probability reaches ``top_p``; ties at a cut-off
+    are all kept. ``seed``: a stateless seed pair, so a given seed reproduces the same tokens.
+    """
+    import tensorflow as tf
+
+    scaled = logits / temperature
+    ranked = tf.sort(scaled, axis=-1, direction="DESCENDING")
+    kth = tf.gather(ranked, top_k - 1, axis=-1)[:, None]
+    ranked = tf.where(ranked < kth, -np.inf, ranked)
+    probs = tf.nn.softmax(ranked, axis=-1)
+    in_nucleus = tf.cumsum(probs, axis=-1) - probs < top_p  # the mass before this token is still short of p
+    cutoff = tf.maximum(tf.reduce_min(tf.where(in_nucleus, ranked, np.inf), axis=-1, keepdims=True), kth)
+    kept = tf.where(scaled < cutoff, -np.inf, scaled)
+    return tf.random.stateless_categorical(kept, 1, seed, dtype=tf.int32)[:, 0]
 
 
 def continue_ids(
@@ -129,19 +229,9 @@ def continue_ids(
     """New token ids after ``prompt`` (1-D) by ``settings.strategy``; ends early after ``stop_id``."""
     if len(prompt) == 0:
         raise ValueError("the prompt is empty: give at least one token")
-    session = Session(compiled, settings.cached)
     if settings.strategy == "beam":
-        return beam_search(session, prompt, settings, stop_id)
-    rng = np.random.default_rng(settings.seed)
-    logits = session.start(prompt[None])[0]
-    new: list[int] = []
-    while len(new) < settings.max_new_tokens:
-        token = int(np.argmax(logits)) if settings.strategy == "greedy" else sample_token(logits, settings, rng)
-        new.append(token)
-        if token == stop_id or len(new) == settings.max_new_tokens:
-            break
-        logits = session.push(np.array([token]))[0]
-    return np.array(new, dtype=np.int32)
+        return beam_search(Session(compiled, settings.cached), np.asarray(prompt), settings, stop_id)
+    return compiled.run(np.asarray(prompt), settings, stop_id)
 
 
 def beam_search(session: Session, prompt: np.ndarray, settings: DecodingSettings, stop_id: int | None) -> np.ndarray:

@@ -54,17 +54,17 @@ class CausalSelfAttention(keras.layers.Layer):
         b, t = ops.shape(x)[0], ops.shape(x)[1]
         return ops.transpose(ops.reshape(x, (b, t, self.heads, self.head_dim)), (0, 2, 1, 3))
 
-    def attend(self, x: Any, cache: Any = None, start: Any = 0, training: bool | None = None) -> Any:
+    def attend(self, x: Any, cache: Any = None, start: Any = 0, index: int = 0, training: bool | None = None) -> Any:
         """Attention output for ``x`` (tokens at positions start..start+T-1) and the updated cache.
 
-        ``cache``: (2, B, heads, L, head_dim) keys/values of earlier positions, or None (no cache).
+        ``cache``: (layers, 2, B, heads, L, head_dim) keys/values of earlier positions, or None (no cache); this
+        layer's slot is ``cache[index]``, written in place (one dynamic-update-slice, no copy of the other layers).
         """
         q, k, v = (self.split_heads(part) for part in ops.split(self.qkv(x), 3, axis=-1))
         t = ops.shape(x)[1]
         if cache is not None:
-            k = ops.slice_update(cache[0], (0, 0, start, 0), k)
-            v = ops.slice_update(cache[1], (0, 0, start, 0), v)
-            cache = ops.stack([k, v])
+            cache = ops.slice_update(cache, (index, 0, 0, 0, start, 0), ops.stack([k, v])[None])
+            k, v = cache[index, 0], cache[index, 1]
         query_pos = start + ops.arange(t)
         key_pos = ops.arange(ops.shape(k)[2])
         visible = key_pos[None, :] <= query_pos[:, None]  # causal mask, also hides unwritten cache slots
@@ -107,8 +107,8 @@ class Block(keras.layers.Layer):
             layer.build(input_shape)
         self.project.build((*input_shape[:-1], self.mlp_ratio * self.width))
 
-    def step(self, x: Any, cache: Any = None, start: Any = 0, training: bool | None = None) -> Any:
-        attended, cache = self.attention.attend(self.ln1(x), cache, start, training)
+    def step(self, x: Any, cache: Any = None, start: Any = 0, index: int = 0, training: bool | None = None) -> Any:
+        attended, cache = self.attention.attend(self.ln1(x), cache, start, index, training)
         y = x + attended
         return y + self.mlp_drop(self.project(self.hidden(self.ln2(y))), training=training), cache
 
@@ -183,13 +183,11 @@ class TransformerLM(keras.Model):
         t = ops.shape(tokens)[1]
         x = self.embedding(tokens) + self.position_encoding(start + ops.arange(t))[None]
         x = self.embed_drop(x, training=training)
-        updated = []
         for i, block in enumerate(self.blocks):
-            x, layer_cache = block.step(x, None if cache is None else cache[i], start, training)
-            updated.append(layer_cache)
+            x, cache = block.step(x, cache, start, i, training)
         x = self.final_norm(x)
         logits = self.head(x) if self.head is not None else ops.matmul(x, ops.transpose(self.embedding.embeddings))
-        return logits, (None if cache is None else ops.stack(updated))
+        return logits, cache
 
     def call(self, tokens: Any, training: bool | None = None) -> Any:
         return self.decode(tokens, training=training)[0]
