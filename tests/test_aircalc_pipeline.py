@@ -129,11 +129,13 @@ def test_segmenter_keeps_multi_stroke_symbols_whole() -> None:
 
 
 def test_segmenter_joins_a_detached_piece_high_in_the_line() -> None:
-    """Regression: a ``5`` whose top bar is a separate piece (common in MNIST) was read as two symbols."""
+    """Regression: a ``5`` whose top bar is a separate piece (common in MNIST) was read as two symbols, and so
+    was an ``8`` whose upper loop, reaching down to the middle, was broken off its lower one."""
     five, bar, seven = (0, 0, 50, 100), (45, 2, 95, 14), (130, 0, 180, 100)
     minus, dot, high_minus = (220, 45, 260, 55), (290, 90, 298, 98), (330, 30, 370, 40)
-    boxes = [five, bar, seven, minus, dot, high_minus, (400, 0, 450, 100)]
-    assert group_units(boxes, line=100.0) == [[0, 1], [2], [3], [4], [5], [6]]
+    eight_low, eight_top = (480, 45, 530, 100), (515, 2, 575, 50)
+    boxes = [five, bar, seven, minus, dot, high_minus, (400, 0, 450, 100), eight_low, eight_top]
+    assert group_units(boxes, line=100.0) == [[0, 1], [2], [3], [4], [5], [6], [7, 8]]
 
 
 def test_trace_and_image_of_the_same_writing_give_the_same_symbol_images() -> None:

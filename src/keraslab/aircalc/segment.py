@@ -14,8 +14,9 @@ Box = tuple[float, float, float, float]  # x0, y0, x1, y1
 
 MERGE_OVERLAP = 0.5  # merge when the horizontal overlap covers this fraction of the narrower unit
 NOISE_FRACTION = 0.02  # image components smaller than this × the largest are specks
-STRAY_TOP = 0.1  # a group ending this many line heights above the line's middle is a stray piece ...
-STRAY_HEIGHT = 0.45  # ... if it is at most this many line heights tall
+STRAY_TOP = 0.1  # a group ending this many line heights above the line's middle is a stray piece, ...
+STRAY_RISE = 0.2  # ... or one centred this many line heights above it (a digit's broken-off top) ...
+STRAY_HEIGHT = 0.55  # ... if it is at most this many line heights tall
 
 
 def group_units(boxes: Sequence[Box], line: float) -> list[list[int]]:
@@ -39,16 +40,22 @@ def group_units(boxes: Sequence[Box], line: float) -> list[list[int]]:
 def attach_strays(groups: list[list[int]], boxes: Sequence[Box], line: float) -> list[list[int]]:
     """Merge each stray group into its horizontally nearest neighbour, keeping left-to-right order.
 
-    A stray lies wholly in the upper part of the line (its bottom ``STRAY_TOP`` line heights above the middle
-    of the line's tall symbols) and is small: no symbol of the calculator is written there (``-`` sits in
-    the middle, ``.`` at the bottom, ``÷``'s dots were merged with their bar already).
+    A stray lies in the upper part of the line (its bottom ``STRAY_TOP`` or its centre ``STRAY_RISE`` line
+    heights above the middle of the line's tall symbols) and is small: no symbol of the calculator is written
+    there (``-`` and the other operators sit in the middle, ``.`` at the bottom, ``÷``'s dots were merged
+    with their bar already). MNIST digits broken by the writer (a ``5``'s top bar, an ``8``'s upper loop) leave
+    such pieces.
     """
     spans = [union([boxes[i] for i in g]) for g in groups]
     tall = [(b[1] + b[3]) / 2 for b in spans if b[3] - b[1] >= 0.6 * line]
     if len(groups) < 2 or not tall:
         return groups
     middle = float(np.median(tall))
-    strays = [j for j, b in enumerate(spans) if b[3] < middle - STRAY_TOP * line and b[3] - b[1] <= STRAY_HEIGHT * line]
+    strays = [
+        j
+        for j, (_, y0, _, y1) in enumerate(spans)
+        if min(y1 + STRAY_TOP * line, (y0 + y1) / 2 + STRAY_RISE * line) < middle and y1 - y0 <= STRAY_HEIGHT * line
+    ]
     merged = [list(g) for g in groups]
     for j in strays:
         others = [k for k in range(len(groups)) if k not in strays]
