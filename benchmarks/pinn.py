@@ -3,8 +3,14 @@
 Both runs go through the project's one training path (trainer, callbacks, MLflow into a temporary store); the
 per-epoch ``rel_l2`` (against the Cole–Hopf reference) and ``elapsed_s`` are read back from MLflow.
 
-    python benchmarks/pinn.py                    # project defaults (~15-20 min on 2 shared cores)
+    python benchmarks/pinn.py                    # project defaults
     python benchmarks/pinn.py --skip-inverse     # forward problem only
+    python benchmarks/pinn.py --deepxde-python /work/deepxde-venv/bin/python   # + DeepXDE side by side
+
+With ``--deepxde-python`` DeepXDE's own Burgers example (``benchmarks/pinn_deepxde.py``, its documented settings,
+TensorFlow backend) runs in that interpreter's environment after ours, on the same reference grid with the same
+error measure, within the same wall budget as our forward run took (``--deepxde-budget`` overrides): what it
+finished within the budget is reported.
 
 Anchors (issue 7): DeepXDE's examples/pinn_forward/Burgers.py measured on this machine: relative L2 1.43e-2
 after 18 min 53 s; Raissi et al. (2019): 6.7e-4 (8 × 40, L-BFGS only), 9.6e-4 (8 × 20, N_u = 200).
@@ -15,11 +21,15 @@ Results go to ``benchmarks/results/pinn.md``.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
+import subprocess
 import tempfile
 import time
 from pathlib import Path
+
+import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "pinn.md"
@@ -44,6 +54,30 @@ def run(project: str, overrides: list[str]) -> dict:
     return {"spec": spec, "result": result, "wall": wall, "curves": curves}
 
 
+def run_deepxde(python: str, budget: float) -> dict:
+    """DeepXDE's Burgers example in ``python``'s environment, killed after ``budget`` seconds; its finished phases."""
+    from keraslab.pinn import make_problem
+
+    reference = make_problem("burgers").reference()
+    with tempfile.TemporaryDirectory() as tmp:
+        np.savez(Path(tmp) / "reference.npz", points=reference.points, values=reference.values)
+        out, log = Path(tmp) / "phases.jsonl", Path(tmp) / "deepxde.log"
+        command = [python, str(ROOT / "benchmarks" / "pinn_deepxde.py"), "--reference", f"{tmp}/reference.npz"]
+        env = {**os.environ, "DDE_BACKEND": "tensorflow", "TF_CPP_MIN_LOG_LEVEL": "2"}
+        started = time.perf_counter()
+        try:
+            with log.open("w") as sink:
+                done = subprocess.run([*command, "--out", str(out)], env=env, stdout=sink, stderr=sink, timeout=budget)
+            if done.returncode:
+                raise RuntimeError(f"DeepXDE run failed ({done.returncode}):\n{log.read_text()[-3000:]}")
+            finished = True
+        except subprocess.TimeoutExpired:
+            finished = False
+        wall = time.perf_counter() - started
+        phases = [json.loads(line) for line in out.read_text().splitlines()] if out.exists() else []
+    return {"phases": phases, "finished": finished, "wall": wall, "budget": budget}
+
+
 def error_vs_time(curves: dict, adam_epochs: int) -> list[tuple[int, str, float, float, float]]:
     """(epoch, phase, elapsed s, loss, rel_l2) per epoch."""
     rows = []
@@ -58,6 +92,8 @@ def main() -> None:
     parser.add_argument("--skip-inverse", action="store_true")
     parser.add_argument("--set", action="append", default=[], help="override for the forward project")
     parser.add_argument("--inverse-set", action="append", default=[], help="override for the inverse project")
+    parser.add_argument("--deepxde-python", help="python of an environment with deepxde (TensorFlow backend)")
+    parser.add_argument("--deepxde-budget", type=float, help="seconds for DeepXDE (default: our forward run's)")
     args = parser.parse_args()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -66,9 +102,12 @@ def main() -> None:
         os.chdir(tmp)  # ./mlruns of this benchmark only
         forward = run("pinn-burgers", args.set)
         inverse = None if args.skip_inverse else run("pinn-burgers-inverse", args.inverse_set)
+    deepxde = None
+    if args.deepxde_python:
+        deepxde = run_deepxde(args.deepxde_python, args.deepxde_budget or forward["wall"])
     load_after = os.getloadavg()
 
-    lines = report(forward, inverse, load_before, load_after)
+    lines = report(forward, inverse, deepxde, load_before, load_after)
     text = "\n".join(lines) + "\n"
     print(text)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
@@ -76,7 +115,9 @@ def main() -> None:
     print(f"written to {RESULTS}")
 
 
-def report(forward: dict, inverse: dict | None, load_before: tuple, load_after: tuple) -> list[str]:
+def report(
+    forward: dict, inverse: dict | None, deepxde: dict | None, load_before: tuple, load_after: tuple
+) -> list[str]:
     import tensorflow as tf
 
     spec, metrics = forward["spec"], forward["result"].test_metrics
@@ -104,6 +145,7 @@ def report(forward: dict, inverse: dict | None, load_before: tuple, load_after: 
         "| | network | relative L2 | wall time |",
         "|---|---|---|---|",
         f"| {DEEPXDE[0]} | {DEEPXDE[1]} | {DEEPXDE[2]:.2e} | {fmt(DEEPXDE[3])} |",
+        *deepxde_rows(deepxde),
         "| Raissi et al. 2019 (paper, L-BFGS only) | 8 × 40 / 8 × 20 | 6.7e-4 / 9.6e-4 | — |",
         f"| **keraslab, end of fit** | {params['hidden_layers']} × {params['units']} | "
         f"**{metrics['test_rel_l2']:.2e}** | {fmt(final_time)} (fit), {fmt(forward['wall'])} (whole run) |",
@@ -145,13 +187,31 @@ def report(forward: dict, inverse: dict | None, load_before: tuple, load_after: 
             + ("**met**" if ok else "**not met**")
             + " (Raissi et al.: 0.0032098, 0.84 % off, with 1 % noise).",
         ]
-    lines += [
-        "",
-        "DeepXDE was not run side by side: it needs `tensorflow-probability` and `tf-keras`, and `tf-keras` pulls",
-        "the full `tensorflow` wheel, which must stay out of this environment; its row is the issue's measurement",
-        "on this machine. Reproduce: `python benchmarks/pinn.py`.",
-    ]
+    if deepxde:
+        lines += [
+            "",
+            f"DeepXDE ran side by side in its own environment (`benchmarks/pinn_deepxde.py`: its example's settings, "
+            f"TensorFlow backend; trained on t ∈ [0, 0.99] as documented, measured on the same grid) with a wall "
+            f"budget of {fmt(deepxde['budget'])}, "
+            + ("and finished within it." if deepxde["finished"] else "and was stopped there before it finished."),
+        ]
+    else:
+        lines += ["", "DeepXDE was not run side by side (no `--deepxde-python`); its row is the issue's measurement."]
+    lines += ["", "Reproduce: `python benchmarks/pinn.py --deepxde-python /work/deepxde-venv/bin/python`."]
     return lines
+
+
+def deepxde_rows(deepxde: dict | None) -> list[str]:
+    if deepxde is None:
+        return []
+    rows = [
+        f"| DeepXDE example, side by side, after {p['phase']} ({p['iterations']:,} it) | [2, 20, 20, 20, 1] | "
+        f"{p['rel_l2']:.2e} | {fmt(p['elapsed_s'])} |"
+        for p in deepxde["phases"]
+    ]
+    if not deepxde["finished"]:
+        rows.append(f"| DeepXDE example, side by side: stopped at the budget | | — | {fmt(deepxde['wall'])} |")
+    return rows
 
 
 def fmt(seconds: float) -> str:

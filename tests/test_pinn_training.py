@@ -94,6 +94,25 @@ def test_float64_model_and_flat_gradient_match_finite_differences() -> None:
     assert model.network(tf.zeros((1, 2), tf.float64)).dtype == tf.float64
 
 
+@pytest.mark.parametrize("how", ["fresh", "residual"])
+def test_lbfgs_epochs_swap_in_new_collocation_points_without_retracing(how: str) -> None:
+    from keraslab.pinn.callbacks import LbfgsPolish
+
+    spec = DataSpec(
+        dataset="pinn",
+        options={"problem": "heat", "collocation": 64, "lbfgs_resample": how, "candidates": 500, "steps_per_epoch": 2},
+    )
+    splits = pinn_data.load(spec, None, seed=0)
+    model = build(splits)
+    polish = LbfgsPolish(pinn_task.batch(splits), 0, 3, pinn_task.lbfgs_resampler(splits, seed=0))
+    model.fit(dataset(splits), epochs=2, callbacks=[polish], verbose=0)
+    points = polish.loss.batch["collocation"].numpy()
+    assert points.shape == (64, 2) and not np.allclose(points, splits.x_train)
+    assert np.all((points >= [-1, 0]) & (points <= [1, 1]))
+    assert polish.loss._value_and_gradient.experimental_get_tracing_count() == 1
+    assert polish.done > 0
+
+
 def test_resampling_draws_new_collocation_points_every_n_steps() -> None:
     spec = registry.load(
         "pinn-heat", ["data.options.collocation=50", "data.options.resample_every=2", "data.options.steps_per_epoch=4"]

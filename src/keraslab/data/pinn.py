@@ -5,14 +5,16 @@ Nothing is read from disk: the points are sampled (``data.options.sampler``) and
 validation, and the reference grid as ``x_test``/``y_test``; ``info.extra`` holds the condition points.
 
 ``data.options`` keys: ``problem``, ``problem_options`` (the problem's own settings), ``collocation``,
-``sampler``, ``resample_every`` (steps; 0 keeps the points), ``steps_per_epoch``, ``points`` (condition ->
-count, overriding the problem's defaults) and ``noise`` (relative noise on observations).
+``sampler``, ``resample_every`` (steps; 0 keeps the points), ``lbfgs_resample`` (``none``, ``fresh`` or
+``residual``: new collocation points for each L-BFGS epoch, residual-weighted from ``candidates`` draws),
+``steps_per_epoch``, ``points`` (condition -> count, overriding the problem's defaults) and ``noise``
+(relative noise on observations).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
@@ -35,6 +37,10 @@ class Options(BaseModel):
     collocation: int = Field(10_000, ge=1)
     sampler: Sampler = "lhs"
     resample_every: int = Field(0, ge=0, description="draw new collocation points every N steps; 0: never")
+    lbfgs_resample: Literal["none", "fresh", "residual"] = Field(
+        "none", description="collocation points of each L-BFGS epoch: the initial ones, fresh draws, residual-weighted"
+    )
+    candidates: int = Field(100_000, ge=1, description="points drawn to pick the residual-weighted ones from")
     steps_per_epoch: int = Field(100, ge=1)
     points: dict[str, int] = Field(default_factory=dict, description="condition -> number of points")
     noise: float = Field(0.0, ge=0.0, description="observation noise, relative to the solution's std")

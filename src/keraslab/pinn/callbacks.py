@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import keras
@@ -41,13 +41,21 @@ class ReferenceMonitor(keras.callbacks.Callback):
 class LbfgsPolish(keras.callbacks.Callback):
     """From epoch ``start_epoch`` on, each epoch begins with ``iterations`` L-BFGS iterations on ``batch``.
 
-    The first-order optimizer's learning rate is set to 0 then, so the epoch's own steps only measure the
-    polished losses: fit's loop, logs, early stopping and best checkpoint all see the polished model.
+    With ``resample`` (model -> collocation points) each of those epochs first replaces the batch's collocation
+    points with new ones; L-BFGS then restarts from the current weights with a fresh curvature memory. The
+    first-order optimizer's learning rate is set to 0, so the epoch's own steps only measure the polished losses:
+    fit's loop, logs, early stopping and best checkpoint all see the polished model.
     """
 
-    def __init__(self, batch: Mapping[str, Any], start_epoch: int, iterations: int) -> None:
+    def __init__(
+        self,
+        batch: Mapping[str, Any],
+        start_epoch: int,
+        iterations: int,
+        resample: Callable[[keras.Model], np.ndarray] | None = None,
+    ) -> None:
         super().__init__()
-        self.batch, self.start_epoch, self.iterations = batch, start_epoch, iterations
+        self.batch, self.start_epoch, self.iterations, self.resample = batch, start_epoch, iterations, resample
         self.loss: FlatLoss | None = None
         self.done = 0
 
@@ -55,8 +63,11 @@ class LbfgsPolish(keras.callbacks.Callback):
         if epoch < self.start_epoch:
             return
         self.model.optimizer.learning_rate = 0.0
+        batch = self.batch if self.resample is None else {**self.batch, "collocation": self.resample(self.model)}
         if self.loss is None:
-            self.loss = FlatLoss(self.model, self.batch, jit_compile=bool(self.model.jit_compile))
+            self.loss = FlatLoss(self.model, batch, jit_compile=bool(self.model.jit_compile))
+        else:
+            self.loss.set_batch(batch)
         self.done += int(minimize(self.loss, self.iterations).nit)
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:

@@ -20,31 +20,37 @@ if TYPE_CHECKING:
 
 
 class FlatLoss:
-    """θ -> (loss, ∂loss/∂θ) of ``model`` on a fixed ``batch`` (collocation and condition points)."""
+    """θ -> (loss, ∂loss/∂θ) of ``model`` on ``batch`` (collocation and condition points).
+
+    ``set_batch`` swaps in new points of the same shapes (resampling) without recompiling.
+    """
 
     def __init__(self, model: PinnModel, batch: Mapping[str, Any], jit_compile: bool = True) -> None:
         self.variables = list(model.trainable_variables)
         self.shapes = [tuple(v.shape) for v in self.variables]
         self.sizes = [int(np.prod(shape)) for shape in self.shapes]
         self.dtype = tf.as_dtype(model.point_dtype)
-        constants = tf.nest.map_structure(lambda a: tf.constant(a, self.dtype), dict(batch))
+        self.set_batch(batch)
 
         @tf.function(jit_compile=jit_compile)
-        def value_and_gradient(theta: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        def value_and_gradient(theta: tf.Tensor, points: Mapping[str, Any]) -> tuple[tf.Tensor, tf.Tensor]:
             self._assign(theta)
             with tf.GradientTape() as tape:
-                loss = model.total_loss(model.loss_terms(constants))
+                loss = model.total_loss(model.loss_terms(points))
             gradients = tape.gradient(loss, self.variables)
             return loss, tf.concat([tf.reshape(g, [-1]) for g in gradients], axis=0)
 
         self._value_and_gradient = value_and_gradient
+
+    def set_batch(self, batch: Mapping[str, Any]) -> None:
+        self.batch = tf.nest.map_structure(lambda a: tf.constant(a, self.dtype), dict(batch))
 
     def _assign(self, theta: tf.Tensor) -> None:
         for variable, part, shape in zip(self.variables, tf.split(theta, self.sizes), self.shapes, strict=True):
             variable.assign(tf.reshape(part, shape))
 
     def __call__(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
-        loss, gradient = self._value_and_gradient(tf.constant(theta, self.dtype))
+        loss, gradient = self._value_and_gradient(tf.constant(theta, self.dtype), self.batch)
         return float(loss), gradient.numpy().astype(np.float64)
 
     def current(self) -> np.ndarray:

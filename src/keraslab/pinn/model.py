@@ -73,14 +73,15 @@ class PinnModel(keras.Model):
         known = self.problem.coefficients()
         return {**known, **{name: keras.ops.exp(log) for name, log in self.log_unknowns.items()}}
 
+    def residual(self, points: Any) -> tf.Tensor:
+        """The problem's residual (N, 1) at ``points`` (N, d) with the current coefficients."""
+        points = tf.cast(points, self.point_dtype)
+        return self.problem.residual(jet(self.network, points, self.problem.second_derivatives), self.coefficients())
+
     def loss_terms(self, batch: Mapping[str, Any]) -> dict[str, tf.Tensor]:
         """Mean squared residual (``pde``) and condition misfits of one batch (see ``keraslab.tasks.pinn``)."""
         dtype = self.point_dtype
-        collocation = tf.cast(batch["collocation"], dtype)
-        residual = self.problem.residual(
-            jet(self.network, collocation, self.problem.second_derivatives), self.coefficients()
-        )
-        terms = {"pde": tf.reduce_mean(tf.square(residual))}
+        terms = {"pde": tf.reduce_mean(tf.square(self.residual(batch["collocation"])))}
         for condition in self.problem.conditions:
             points = tf.cast(batch[condition.name]["points"], dtype)
             values = tf.cast(batch[condition.name]["values"], dtype)

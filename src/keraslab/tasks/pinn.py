@@ -2,13 +2,14 @@
 
 Each training step sees every point (``training.batch_size`` is unused); an epoch is
 ``data.options.steps_per_epoch`` steps. With ``data.options.resample_every`` the collocation points are redrawn
-every that many steps. The model's ``lbfgs_epochs`` last epochs polish with L-BFGS on the initial points.
+every that many steps. The model's ``lbfgs_epochs`` last epochs polish with L-BFGS, on the initial collocation
+points or on new ones per epoch (``data.options.lbfgs_resample``: fresh draws, or residual-weighted ones).
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -87,8 +88,32 @@ def callbacks(spec: ProjectSpec, splits: Splits, tracker: RunTracker) -> list[ke
     found: list[keras.callbacks.Callback] = [ReferenceMonitor(splits.x_test, splits.y_test, REFERENCE_EVERY)]
     if params["lbfgs_epochs"]:
         start = max(spec.training.epochs - params["lbfgs_epochs"], 0)
-        found.append(LbfgsPolish(batch(splits), start, params["lbfgs_iterations"]))
+        resample = lbfgs_resampler(splits, spec.training.seed)
+        found.append(LbfgsPolish(batch(splits), start, params["lbfgs_iterations"], resample))
     return found
+
+
+def lbfgs_resampler(splits: Splits, seed: int) -> Callable[[keras.Model], np.ndarray] | None:
+    """New collocation points for an L-BFGS epoch as ``data.options.lbfgs_resample`` says (None: keep them)."""
+    import tensorflow as tf
+
+    from keraslab.pinn.sampling import residual_weighted, sample
+
+    opts, problem = splits.info.extra["options"], splits.info.extra["problem"]
+    if opts.lbfgs_resample == "none":
+        return None
+    rng = np.random.default_rng(seed + 2)
+    lower, upper = np.array(problem.lower), np.array(problem.upper)
+    residuals: dict[int, Callable] = {}  # one compiled residual per model
+
+    def resample(model: keras.Model) -> np.ndarray:
+        if opts.lbfgs_resample == "fresh":
+            return sample(lower, upper, opts.collocation, opts.sampler, rng)
+        candidates = sample(lower, upper, opts.candidates, opts.sampler, rng)
+        residual = residuals.setdefault(id(model), tf.function(model.residual))
+        return residual_weighted(candidates, residual(candidates).numpy(), opts.collocation, rng)
+
+    return resample
 
 
 def evaluate(model: keras.Model, test_ds: tf.data.Dataset, splits: Splits) -> Evaluation:
