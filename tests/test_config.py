@@ -52,7 +52,7 @@ def test_overrides_reach_the_spec_and_builder_params() -> None:
         ("model.unit=64", ["model.unit", "unknown key", "hidden_layers", "units"]),
         ("model.units=[64, 32, 16]", ["units has 3 widths but hidden_layers = 2"]),
         ("model.builder=resnet", ["'resnet' is not a known builder", "cnn", "mlp"]),
-        ("training.strategy=tpu", ["training.strategy = 'tpu'", "mirrored"]),
+        ("training.strategy=horovod", ["training.strategy = 'horovod'", "multiworker"]),
         ("task=regression", ["task = 'regression' is not a known task", "classification"]),
         ("data.dataset=cifar10", ["data.dataset = 'cifar10' is not a known dataset", "mnist", "basicmotions"]),
     ],
