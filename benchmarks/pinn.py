@@ -139,7 +139,8 @@ def report(
         f"Network {params['hidden_layers']} × {params['units']} {params['activation']}, {params['dtype']}; "
         f"{opts['collocation']:,} {opts['sampler']} collocation points, conditions {opts.get('points')}; "
         f"Adam lr {params['learning_rate']} for {adam_epochs * opts['steps_per_epoch']:,} steps, then "
-        f"{params['lbfgs_epochs']} × {params['lbfgs_iterations']:,} L-BFGS iterations (compiled value-and-gradient). "
+        f"{params['lbfgs_epochs']} × up to {params['lbfgs_iterations']:,} L-BFGS iterations (compiled "
+        f"value-and-gradient; collocation points after the first L-BFGS epoch: {opts.get('lbfgs_resample', 'none')}). "
         f"Error: relative L2 on the 256 × 101 Cole–Hopf reference grid.",
         "",
         "| | network | relative L2 | wall time |",

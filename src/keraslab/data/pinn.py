@@ -6,7 +6,8 @@ validation, and the reference grid as ``x_test``/``y_test``; ``info.extra`` hold
 
 ``data.options`` keys: ``problem``, ``problem_options`` (the problem's own settings), ``collocation``,
 ``sampler``, ``resample_every`` (steps; 0 keeps the points), ``lbfgs_resample`` (``none``, ``fresh`` or
-``residual``: new collocation points for each L-BFGS epoch, residual-weighted from ``candidates`` draws),
+``residual``: new collocation points for each L-BFGS epoch after the first, residual-weighted from
+``candidates`` draws),
 ``steps_per_epoch``, ``points`` (condition -> count, overriding the problem's defaults) and ``noise``
 (relative noise on observations).
 """
@@ -38,7 +39,7 @@ class Options(BaseModel):
     sampler: Sampler = "lhs"
     resample_every: int = Field(0, ge=0, description="draw new collocation points every N steps; 0: never")
     lbfgs_resample: Literal["none", "fresh", "residual"] = Field(
-        "none", description="collocation points of each L-BFGS epoch: the initial ones, fresh draws, residual-weighted"
+        "none", description="points of L-BFGS epochs after the first: the initial ones, fresh draws, residual-weighted"
     )
     candidates: int = Field(100_000, ge=1, description="points drawn to pick the residual-weighted ones from")
     steps_per_epoch: int = Field(100, ge=1)

@@ -41,8 +41,9 @@ class ReferenceMonitor(keras.callbacks.Callback):
 class LbfgsPolish(keras.callbacks.Callback):
     """From epoch ``start_epoch`` on, each epoch begins with ``iterations`` L-BFGS iterations on ``batch``.
 
-    With ``resample`` (model -> collocation points) each of those epochs first replaces the batch's collocation
-    points with new ones; L-BFGS then restarts from the current weights with a fresh curvature memory. The
+    With ``resample`` (model -> collocation points) each of those epochs after the first replaces the batch's
+    collocation points with new ones (past the float32 floor of one point set, new points give L-BFGS new work);
+    L-BFGS then restarts from the current weights with a fresh curvature memory. The
     first-order optimizer's learning rate is set to 0, so the epoch's own steps only measure the polished losses:
     fit's loop, logs, early stopping and best checkpoint all see the polished model.
     """
@@ -63,11 +64,10 @@ class LbfgsPolish(keras.callbacks.Callback):
         if epoch < self.start_epoch:
             return
         self.model.optimizer.learning_rate = 0.0
-        batch = self.batch if self.resample is None else {**self.batch, "collocation": self.resample(self.model)}
         if self.loss is None:
-            self.loss = FlatLoss(self.model, batch, jit_compile=bool(self.model.jit_compile))
-        else:
-            self.loss.set_batch(batch)
+            self.loss = FlatLoss(self.model, self.batch, jit_compile=bool(self.model.jit_compile))
+        elif self.resample is not None:
+            self.loss.set_batch({**self.batch, "collocation": self.resample(self.model)})
         self.done += int(minimize(self.loss, self.iterations).nit)
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:

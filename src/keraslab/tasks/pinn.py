@@ -3,7 +3,7 @@
 Each training step sees every point (``training.batch_size`` is unused); an epoch is
 ``data.options.steps_per_epoch`` steps. With ``data.options.resample_every`` the collocation points are redrawn
 every that many steps. The model's ``lbfgs_epochs`` last epochs polish with L-BFGS, on the initial collocation
-points or on new ones per epoch (``data.options.lbfgs_resample``: fresh draws, or residual-weighted ones).
+points or, after the first, on new ones per epoch (``data.options.lbfgs_resample``: fresh or residual-weighted).
 """
 
 from __future__ import annotations
