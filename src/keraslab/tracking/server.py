@@ -21,13 +21,14 @@ class ServerError(ValueError):
 
 
 def mlflow_server(backend_uri: str, host: str, port: int, *options: str) -> tuple[list[str], dict[str, str]]:
-    """The ``mlflow server`` command line and environment, light settings: one worker, job execution off."""
+    """The ``mlflow server`` command line and environment, light settings: one worker, job execution off. The
+    backend URI goes in the environment, so that a database password stays out of ``ps``."""
     from keraslab.serving.server import server_env
 
-    env = {**server_env(backend_uri), "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
+    env = {**server_env(backend_uri), "MLFLOW_BACKEND_STORE_URI": backend_uri}
+    env["MLFLOW_SERVER_ENABLE_JOB_EXECUTION"] = "false"
     mlflow_bin = shutil.which("mlflow", path=env["PATH"]) or "mlflow"
-    command = [mlflow_bin, "server", "--backend-store-uri", backend_uri, "--host", host, "--port", str(port)]
-    return [*command, "--workers", "1", *options], env
+    return [mlflow_bin, "server", "--host", host, "--port", str(port), "--workers", "1", *options], env
 
 
 def check_backend(uri: str) -> str:
@@ -102,7 +103,8 @@ def server(
     backend_store_uri: Annotated[
         str,
         typer.Option(
-            help="Database of runs and models: postgresql://user[:password]@host:5432/db, mysql://… or sqlite:///…"
+            envvar="MLFLOW_BACKEND_STORE_URI",
+            help="Database of runs and models: postgresql://user[:password]@host:5432/db, mysql://… or sqlite:///…",
         ),
     ],
     artifacts_destination: Annotated[
