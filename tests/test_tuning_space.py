@@ -24,6 +24,8 @@ def test_shipped_search_files_are_valid() -> None:
     mlp = load_search(find_search(registry.load("mnist-mlp"), None), registry.load("mnist-mlp"))
     assert (mlp.space["units"].min, mlp.space["units"].max, mlp.space["units"].step) == (32, 512, 32)
     assert set(mlp.space["optimizer"].values) == {"sgd", "sgd_momentum", "rmsprop", "adam"}
+    focused = load_search(find_search(registry.load("mnist-mlp"), "mnist-mlp-focused"), registry.load("mnist-mlp"))
+    assert (focused.tuner.kind, focused.space["units"].max) == ("hyperband", 1024)
 
 
 @pytest.mark.parametrize(
