@@ -116,6 +116,7 @@ def spawn(kind: str, data_dir: Path, epochs: int) -> dict[str, float]:
     if done.returncode:
         raise RuntimeError(f"worker {kind} failed:\n{done.stderr[-4000:]}")
     result = json.loads(done.stdout.strip().splitlines()[-1])
+    result["load_average"] = os.getloadavg()[0]
     result["cpu_seconds"] = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     return result
 
@@ -138,6 +139,7 @@ def throughput_and_overhead(data_dir: Path, repeats: int, epochs: int) -> tuple[
     cpu_overhead = med["tracked"]["cpu_seconds"] / med["untracked"]["cpu_seconds"] - 1
     walls = {k: ", ".join(f"{s['wall_seconds']:.1f}" for s in samples[k]) for k in ("tracked", "untracked")}
     cpus = {k: ", ".join(f"{s['cpu_seconds']:.1f}" for s in samples[k]) for k in ("tracked", "untracked")}
+    loads = ", ".join(f"{s['load_average']:.1f}" for k in kinds for s in samples[k])
     rows = [
         "## Throughput: keras-io mnist_convnet, plain Keras script vs `keraslab train` (tracking on)",
         "",
@@ -165,6 +167,8 @@ def throughput_and_overhead(data_dir: Path, repeats: int, epochs: int) -> tuple[
         "",
         f"**Overhead: {overhead:+.1%} of wall time, {cpu_overhead:+.1%} of CPU time** (target ≤ 3 %). On a shared "
         "machine the CPU time is the steadier measure: wall time also counts waiting for other jobs.",
+        "",
+        f"1-minute load average at the end of each run: {loads} (2 cores; above 2 means other jobs competed).",
     ]
     return rows, samples
 

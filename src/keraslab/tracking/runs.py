@@ -36,7 +36,7 @@ class RunTracker:
         self.run_id: str | None = None
         self.resumed = False
         # Opening a store checks its schema (seconds): do it in the background while data and model load.
-        self._experiment_id = ThreadPoolExecutor(1).submit(ensure_experiment, uri, experiment) if enabled else None
+        self._experiment_id = ThreadPoolExecutor(1).submit(open_store, uri, experiment) if enabled else None
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -120,6 +120,22 @@ class RunTracker:
 
         client = MlflowClient(self.uri)
         return {key: [(m.step, m.value) for m in client.get_metric_history(self.run_id, key)] for key in keys}
+
+
+def open_store(uri: str, experiment: str) -> str:
+    """The experiment's id, after opening the store; then warm what logging the model needs at the end.
+
+    MLflow checks a logged model's requirements against the installed packages, first mapping every installed
+    distribution to its modules: a second or more, once per process. Done here, it overlaps TensorFlow's
+    import and the data loading instead of adding to the run's end.
+    """
+    experiment_id = ensure_experiment(uri, experiment)
+    from mlflow.utils import requirements_utils
+
+    warm = getattr(requirements_utils, "_init_packages_to_modules_map", None)  # private: skip if it moves
+    if warm is not None:
+        warm()
+    return experiment_id
 
 
 def epoch_metrics_callback() -> keras.callbacks.Callback:
