@@ -12,6 +12,7 @@ import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("MPLBACKEND", "Agg")
+os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")  # as the CLI does: no phoning home, no env race
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -42,18 +42,6 @@ sampling = "log"
 PROJECT = ["training.batch_size=128", "training.early_stopping.enabled=false", "model.hidden_layers=1"]
 
 
-@pytest.fixture(scope="module", autouse=True)
-def telemetry_off() -> Iterator[None]:
-    """Offline, MLflow's telemetry thread fails and unsets an environment variable while an HTTP client iterates
-    ``os.environ`` (KeyError '_MLFLOW_TELEMETRY_SESSION_ID' in a request): turn telemetry off first."""
-    from mlflow.telemetry import set_telemetry_client
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("MLFLOW_DISABLE_TELEMETRY", "true")
-        set_telemetry_client()
-        yield
-
-
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

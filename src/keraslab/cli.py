@@ -5,6 +5,9 @@ from __future__ import annotations
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before any TensorFlow import: keep C++ info logs quiet
+# MLflow 3's usage telemetry phones home (there is no network offline), and its thread deletes a variable from
+# os.environ while HTTP clients read it (KeyError '_MLFLOW_TELEMETRY_SESSION_ID' in requests to a server).
+os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 
 import importlib
 from pathlib import Path

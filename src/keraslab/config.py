@@ -55,6 +55,9 @@ class TrainingSpec(Strict):
     strategy: Literal["auto", "default", "one-device", "mirrored", "multiworker", "tpu"] = "auto"
     devices: list[str] = Field(default_factory=list, description="device names for one-device/mirrored; tpu: its name")
     jit_compile: bool | Literal["auto"] = "auto"
+    steps_per_execution: int = Field(
+        1, ge=1, description="steps per compiled call in fit (fewer Python round trips; batch callbacks see every Nth)"
+    )
     mixed_precision: bool = Field(False, description="mixed_float16 on GPU, mixed_bfloat16 on CPU/TPU")
     monitor: str = Field("val_loss", description="metric for early stopping and the best checkpoint")
     early_stopping: EarlyStoppingSpec = Field(default_factory=EarlyStoppingSpec)

@@ -109,6 +109,7 @@ def train(
             model = models.build(spec.model.builder, params)
             if training.jit_compile != "auto":  # "auto" was resolved by compile()
                 model.jit_compile = training.jit_compile
+            model.steps_per_execution = training.steps_per_execution
         best_so_far = best_value(tracker.metric_history([training.monitor]).get(training.monitor), training.monitor)
         callbacks = [
             *standard_callbacks(training, own_dir, best_so_far),
