@@ -192,7 +192,8 @@ def main() -> None:
         corrected += bool(reading.note)
         if reading.exact != value:
             causes[failure_cause(text, reading)] += 1
-            misread.update(f"`{a}`→`{b}`" for a, b in zip(text, reading.expression, strict=False) if a != b)
+            if len(reading.expression) == len(text):
+                misread.update(f"`{a}`→`{b}`" for a, b in zip(text, reading.expression, strict=True) if a != b)
             if len(failures) < 12:
                 failures.append((text, reading.expression, reading.value or reading.error))
     n = args.expressions
@@ -206,7 +207,8 @@ def main() -> None:
         "was shared with other agents' jobs while measuring (timings are indicative only).",
         "",
         f"Training: project `aircalc` defaults ({result.epochs_run} epochs run of {spec.training.epochs}, "
-        f"CNN {spec.model.params.get('blocks')} blocks × {spec.model.params.get('convs_per_block')} conv), "
+        f"CNN {spec.model.params.get('blocks')} blocks × {spec.model.params.get('convs_per_block')} conv, "
+        f"filters {spec.model.params.get('filters')}), "
         f"{train_seconds / 60:.1f} min wall including data generation, "
         f"{result.train_samples_per_second:,.0f} train samples/s.",
         "",
