@@ -35,7 +35,6 @@ class Params(BaseModel):
     weight_decay: float = Field(0.1, ge=0, description="AdamW decay of matrices (not biases, norms)")
     beta_2: float = Field(0.99, gt=0, lt=1)
     clipnorm: float | None = Field(1.0, gt=0, description="global gradient-norm clipping; None: off")
-    steps_per_execution: int = Field(1, ge=1, description="training steps per compiled call")
 
     @model_validator(mode="after")
     def _heads_divide_width(self) -> Params:
@@ -74,6 +73,5 @@ def build(params: Mapping[str, Any]) -> keras.Model:
     model.compile(
         optimizer=make_optimizer(params),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-        steps_per_execution=params["steps_per_execution"],
     )
     return model
