@@ -46,7 +46,12 @@ def main() -> None:
 
     def record(phase: str, iterations: int) -> None:
         error = float(dde.metrics.l2_relative_error(values, model.predict(points)))
-        line = {"phase": phase, "elapsed_s": time.perf_counter() - started, "rel_l2": error, "iterations": iterations}
+        line = {
+            "phase": phase,
+            "elapsed_s": time.perf_counter() - started,
+            "rel_l2": error,
+            "iterations": int(iterations),
+        }
         with open(args.out, "a") as out:
             out.write(json.dumps(line) + "\n")
         print(line, flush=True)
