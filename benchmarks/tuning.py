@@ -12,6 +12,7 @@ markdown table and writes it to ``benchmarks/results/tuning.md``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import itertools
 import os
 import socket
@@ -90,6 +91,34 @@ def growth_per_trial(values: list[float]) -> tuple[float, float]:
     return statistics.median(steps), statistics.linear_regression(range(len(tail)), tail).slope
 
 
+def memory_probe(args: argparse.Namespace) -> str:
+    """Peak RSS per trial of 12 near-equal 1-epoch trials (2 × 100-131 units), with and without releasing
+    TensorFlow's per-trial gradient registrations (``tuners.released_custom_gradients``). Not time-bound."""
+    from keraslab import registry
+    from keraslab.tuning import tuners
+    from keraslab.tuning.search import SearchOptions, run_search
+    from keraslab.tuning.space import load_search
+
+    space = Path("memory.toml")
+    space.write_text(
+        '[tuner]\nkind = "random"\nmax_trials = 12\nepochs = 1\n\n[space.units]\ntype = "int"\nmin = 100\nmax = 131\n'
+    )
+    spec = registry.load("mnist-mlp", ["training.early_stopping.enabled=false"])
+    release = tuners.released_custom_gradients
+    lines = [
+        "| trials' traced steps | peak RSS per trial (MB) | growth after trial 2: median step / slope |",
+        "| --- | --- | --- |",
+    ]
+    for label, context in (("kept (before the fix)", contextlib.nullcontext), ("released (the fix)", release)):
+        tuners.released_custom_gradients = context
+        options = SearchOptions(data_dir=args.data_dir, experiment=f"memory-{context.__name__}", overwrite=True)
+        peak = [row["peak_rss_mb"] for row in run_search(spec, load_search(space, spec), options).trials]
+        step, slope = growth_per_trial(peak)
+        lines.append(f"| {label} | {' '.join(f'{p:.0f}' for p in peak)} | {step:+.1f} / {slope:+.1f} MB |")
+    tuners.released_custom_gradients = release
+    return "\n".join(lines)
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -106,9 +135,13 @@ def main() -> None:
     parser.add_argument("--max-trials", type=int, default=13, help="cap on Hyperband's trials (0: its full schedule)")
     parser.add_argument("--retrain-epochs", type=int, default=30, help="the winner's full schedule (early stopped)")
     parser.add_argument("--dist-trials", type=int, default=6)
+    parser.add_argument("--memory-probe", action="store_true", help="only the memory probe (prints, writes nothing)")
     args = parser.parse_args()
     args.data_dir = args.data_dir.resolve()
     os.chdir(tempfile.mkdtemp(prefix="keraslab-tuning-bench-"))
+    if args.memory_probe:
+        print(memory_probe(args))
+        return
     started = time.perf_counter()
 
     search = hyperband(args)
