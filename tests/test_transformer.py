@@ -9,7 +9,14 @@ import numpy as np
 import pytest
 
 from keraslab.config import ConfigError, DataSpec
-from keraslab.transformer.decoding import Compiled, DecodingSettings, continue_ids, generate, log_softmax
+from keraslab.transformer.decoding import (
+    Compiled,
+    DecodingSettings,
+    continue_ids,
+    generate,
+    log_softmax,
+    sample_in_graph,
+)
 from keraslab.transformer.tokenizers import Tokenizer, UnknownSymbols
 
 TEXT = "First Citizen:\nBefore we proceed any further, hear me speak.\n\nAll:\nSpeak, speak.\n"
@@ -107,6 +114,23 @@ def test_sampling_filters_and_stop_token() -> None:
     assert stopped == text[: text.index(text[2]) + 1]
     with pytest.raises(UnknownSymbols, match="'z'"):
         generate(compiled, tokenizer, "abz", greedy)
+
+
+def test_in_graph_sampling_keeps_to_the_top_k_and_the_nucleus() -> None:
+    import tensorflow as tf
+
+    probs = np.array([[0.05, 0.4, 0.1, 0.3, 0.15]], dtype=np.float32)  # ranked: 1, 3, 4, 2, 0
+    logits = tf.constant(np.log(probs))
+
+    def draws(top_k: int, top_p: float) -> set[int]:
+        seeds = [tf.constant([s, 0]) for s in range(200)]
+        return {int(sample_in_graph(logits, 1.0, top_k, top_p, seed)[0]) for seed in seeds}
+
+    assert draws(5, 1.0) == {0, 1, 2, 3, 4}
+    assert draws(3, 1.0) == {1, 3, 4}
+    assert draws(5, 0.65) == {1, 3}  # 0.4 falls short of 0.65, 0.4 + 0.3 reaches it
+    assert draws(5, 0.75) == {1, 3, 4}
+    assert draws(2, 0.95) == {1, 3}  # top-k first, then the nucleus of what is left
 
 
 def test_text_data_splits_by_position(tmp_path: Path) -> None:
