@@ -89,6 +89,7 @@ def train(name: str, overrides: list[str], budget_s: float, data_dir: Path) -> R
     splits = datasets.load(spec.data, data_dir, spec.training.seed)
     model = build("transformer", {**spec.builder_params(), **splits.info.model_params})
     model.jit_compile = spec.training.jit_compile
+    model.steps_per_execution = spec.training.steps_per_execution  # as the trainer sets them
     train_ds, _, _ = lm.datasets(splits, spec, spec.training.batch_size)
     steps = lm.options(spec.data).steps_per_epoch
     run = Run(name, model.count_params(), spec.training.batch_size * model.context)
