@@ -68,9 +68,9 @@ def test_sampled_values_map_onto_the_project_builder() -> None:
 
     from keraslab.tuning.hypermodel import ProjectHyperModel
 
-    spec = registry.load("mnist-mlp")
+    spec = registry.load("mnist-mlp", ["training.steps_per_execution=4", "training.jit_compile=false"])
     search = load_search(find_search(spec, None), spec)
-    hypermodel = ProjectHyperModel("mlp", spec.builder_params(), search.space)
+    hypermodel = ProjectHyperModel("mlp", spec.builder_params(), search.space, spec.training)
     hp = keras_tuner.HyperParameters()
     params = hypermodel.params(hp)  # declares every hyperparameter with its default
     assert set(search.space) <= set(hp.values)
@@ -88,6 +88,7 @@ def test_sampled_values_map_onto_the_project_builder() -> None:
     assert [layer.units for layer in dense] == [96, 96, 96, 10]
     assert model.optimizer.__class__.__name__ == "RMSprop"
     assert model.optimizer.learning_rate.numpy() == pytest.approx(0.01)
+    assert model.steps_per_execution == 4 and model.jit_compile is False  # trials run as `keraslab train` would
 
 
 def test_only_hyperband_runs_without_a_trial_budget() -> None:

@@ -20,7 +20,9 @@ from keraslab.tracking.runs import RunTracker, TrainingDiverged
 from keraslab.tracking.store import store_dir, tracking_uri
 
 if TYPE_CHECKING:
-    pass
+    import keras
+
+    from keraslab.config import TrainingSpec
 
 
 @dataclass
@@ -106,10 +108,7 @@ def train(
         tracker.log_text(to_toml(config), "config.toml")
 
         with strategy.scope():
-            model = models.build(spec.model.builder, params)
-            if training.jit_compile != "auto":  # "auto" was resolved by compile()
-                model.jit_compile = training.jit_compile
-            model.steps_per_execution = training.steps_per_execution
+            model = apply_execution_options(models.build(spec.model.builder, params), training)
         best_so_far = best_value(tracker.metric_history([training.monitor]).get(training.monitor), training.monitor)
         callbacks = [
             *standard_callbacks(training, own_dir, best_so_far),
@@ -176,6 +175,15 @@ def train(
         resumed=tracker.resumed,
         model=model,
     )
+
+
+def apply_execution_options(model: keras.Model, training: TrainingSpec) -> keras.Model:
+    """How ``fit`` runs the compiled model: XLA as ``training.jit_compile`` says ("auto" was resolved by
+    ``compile``) and ``training.steps_per_execution`` steps per call. The trainer and every tuning trial use it."""
+    if training.jit_compile != "auto":
+        model.jit_compile = training.jit_compile
+    model.steps_per_execution = training.steps_per_execution
+    return model
 
 
 def best_value(history: list[tuple[int, float]] | None, monitor: str) -> float | None:

@@ -10,10 +10,12 @@ import keras_tuner
 
 from keraslab import models
 from keraslab.training.callbacks import first_non_finite
+from keraslab.training.trainer import apply_execution_options
 
 if TYPE_CHECKING:
     import keras
 
+    from keraslab.config import TrainingSpec
     from keraslab.tuning.space import Hp
 
 
@@ -24,9 +26,12 @@ class ProjectHyperModel(keras_tuner.HyperModel):
     ``FailedTrialError`` so the trial ends FAILED and the search goes on.
     """
 
-    def __init__(self, builder: str, base_params: Mapping[str, Any], space: Mapping[str, Hp]) -> None:
+    def __init__(
+        self, builder: str, base_params: Mapping[str, Any], space: Mapping[str, Hp], training: TrainingSpec
+    ) -> None:
         super().__init__(name=builder)
         self.builder, self.base_params, self.space = builder, dict(base_params), dict(space)
+        self.training = training  # XLA and steps per execution, as `keraslab train` runs the project
         self.fit_seconds = 0.0
 
     def params(self, hp: keras_tuner.HyperParameters) -> dict[str, Any]:
@@ -34,7 +39,7 @@ class ProjectHyperModel(keras_tuner.HyperModel):
         return {**self.base_params, **{name: spec.declare(hp, name) for name, spec in self.space.items()}}
 
     def build(self, hp: keras_tuner.HyperParameters) -> keras.Model:
-        return models.build(self.builder, self.params(hp))
+        return apply_execution_options(models.build(self.builder, self.params(hp)), self.training)
 
     def fit(self, hp: keras_tuner.HyperParameters, model: keras.Model, *args: Any, **kwargs: Any) -> Any:
         started = time.perf_counter()

@@ -96,7 +96,7 @@ def run_search(spec: ProjectSpec, search: SearchSpec, options: SearchOptions | N
 
     uri = tracking_uri(options.uri)
     experiment = options.experiment or spec.name
-    hypermodel = ProjectHyperModel(spec.model.builder, params, search.space)
+    hypermodel = ProjectHyperModel(spec.model.builder, params, search.space, spec.training)
     tuner = make_tuner(
         search.tuner,
         hypermodel,
