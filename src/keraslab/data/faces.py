@@ -5,7 +5,8 @@
 - ``procedural`` (default): ``keraslab.gan.faces`` draws ``count`` faces per domain from seeds (no files);
 - ``folder``: any folder with ``young/`` and ``old/`` subfolders of PNG/JPEG images (``path``);
 - ``utkface``: a UTKFace folder (``path``), files ``age_gender_race_datetime.jpg[.chip.jpg]``; ages up to
-  ``young_max_age`` are young, from ``old_min_age`` old, the rest unused;
+  ``young_max_age`` are young, from ``old_min_age`` old; faces of every age (also those in between, held out
+  by ``test_fraction`` too) train and test the age regressor of the evaluation (``DataInfo.extra["ages"]``);
 - ``celeba``: CelebA through tensorflow-datasets, split by its ``Young`` attribute (fails fast offline).
 
 Images are centre-cropped to a square and resized to ``image_size``. Unreadable images, images smaller than
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -33,6 +35,18 @@ IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png"}
 UTKFACE_NAME = re.compile(r"^(\d{1,3})_\d+_\d+_\d+\.jpg(\.chip\.jpg)?$", re.IGNORECASE)
 CELEBA_URL = "https://drive.google.com/"
 YOUNG, OLD = 0, 1
+MIDDLE = -1  # utkface: an age in neither domain (used by the age regressor only)
+
+
+@dataclass(frozen=True)
+class AgeSet:
+    """Faces with their ages (years), for the age regressor: training faces and held-out test faces."""
+
+    x_train: np.ndarray
+    ages_train: np.ndarray
+    x_test: np.ndarray
+    ages_test: np.ndarray
+    epochs: int
 
 
 class FaceOptions(BaseModel):
@@ -47,6 +61,7 @@ class FaceOptions(BaseModel):
     min_size: int = Field(32, ge=1, description="images with a shorter side are skipped")
     max_images: int | None = Field(None, ge=2, description="celeba: use at most this many images")
     test_fraction: float = Field(0.1, ge=0.0, lt=1.0)
+    age_epochs: int = Field(8, ge=1, description="utkface: epochs of the age regressor trained for the test metrics")
 
     @model_validator(mode="after")
     def _consistent(self) -> FaceOptions:
@@ -73,6 +88,7 @@ def load(spec: DataSpec, data_dir: Path | None, seed: int) -> Splits:
     """Train/validation/test images (uint8 N×S×S×3) with domain labels (0 young, 1 old)."""
     opts = options(spec)
     skipped: Counter[str] = Counter()
+    ages = None
     if opts.source == "procedural":
         images, labels = procedural(opts)
         source = f"procedural:{opts.count}x2"
@@ -81,11 +97,16 @@ def load(spec: DataSpec, data_dir: Path | None, seed: int) -> Splits:
         source = "tfds:celeb_a"
     else:
         folder = resolve(opts.path or "", data_dir)
-        images, labels = (utkface if opts.source == "utkface" else young_old_folder)(folder, opts, skipped)
+        if opts.source == "utkface":
+            images, labels, ages = utkface(folder, opts, skipped)
+        else:
+            images, labels = young_old_folder(folder, opts, skipped)
         source = f"{opts.source}:{folder.resolve()}"
     if min(np.sum(labels == YOUNG), np.sum(labels == OLD)) < 2:
         raise DataUnavailable(f"faces ({source}): need at least 2 young and 2 old images; skipped {dict(skipped)}")
     test, rest = stratified(labels, opts.test_fraction, seed)
+    age_set = None if ages is None else AgeSet(images[rest], ages[rest], images[test], ages[test], opts.age_epochs)
+    test, rest = test[labels[test] != MIDDLE], rest[labels[rest] != MIDDLE]
     val, train = stratified(labels[rest], spec.validation_split, seed + 1)
     x_train, y_train, x_val, y_val = images[rest][train], labels[rest][train], images[rest][val], labels[rest][val]
     info = DataInfo(
@@ -93,16 +114,16 @@ def load(spec: DataSpec, data_dir: Path | None, seed: int) -> Splits:
         model_params={"input_shape": (opts.image_size, opts.image_size, 3)},
         class_names=["young", "old"],
         sizes={"train": len(x_train), "validation": len(x_val), "test": len(test)},
-        extra={"skipped": dict(skipped), "procedural": opts.source == "procedural"},
+        extra={"skipped": dict(skipped), "procedural": opts.source == "procedural", "ages": age_set},
     )
     return Splits(x_train, y_train, x_val, y_val, images[test], labels[test], info)
 
 
 def stratified(labels: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Indices ``(held, rest)``: a seeded ``fraction`` of each domain held out (at least one when fraction > 0)."""
+    """Indices ``(held, rest)``: a seeded ``fraction`` of each label held out (at least one when fraction > 0)."""
     rng = np.random.default_rng(seed)
     held, rest = [], []
-    for label in (YOUNG, OLD):
+    for label in (YOUNG, OLD, MIDDLE):
         members = rng.permutation(np.flatnonzero(labels == label))
         n = min(len(members) - 1, max(1, round(len(members) * fraction))) if fraction else 0
         held.append(members[:n])
@@ -141,19 +162,20 @@ def young_old_folder(folder: Path, opts: FaceOptions, skipped: Counter[str]) -> 
     return stacked(images, opts), np.asarray(labels, np.int64)
 
 
-def utkface(folder: Path, opts: FaceOptions, skipped: Counter[str]) -> tuple[np.ndarray, np.ndarray]:
-    images, labels = [], []
+def utkface(folder: Path, opts: FaceOptions, skipped: Counter[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Faces of every age: images, domain labels (``MIDDLE`` between the thresholds) and ages."""
+    images, labels, ages = [], [], []
     for path in image_files(folder):
         match = UTKFACE_NAME.match(path.name)
         if match is None:
             skipped["no_age_in_name"] += 1
             continue
         age = int(match.group(1))
-        label = YOUNG if age <= opts.young_max_age else OLD if age >= opts.old_min_age else None
-        if label is not None and (image := read_face(path, opts, skipped)) is not None:
+        if (image := read_face(path, opts, skipped)) is not None:
             images.append(image)
-            labels.append(label)
-    return stacked(images, opts), np.asarray(labels, np.int64)
+            labels.append(YOUNG if age <= opts.young_max_age else OLD if age >= opts.old_min_age else MIDDLE)
+            ages.append(age)
+    return stacked(images, opts), np.asarray(labels, np.int64), np.asarray(ages, np.float32)
 
 
 def image_files(folder: Path) -> list[Path]:

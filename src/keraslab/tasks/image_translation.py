@@ -3,8 +3,11 @@
 Training batches are ``(young, old)`` pairs drawn independently from the two domains (labels 0 and 1 of the
 data), images in [−1, 1]; an epoch covers the larger domain once. Per epoch: the learning rates decay linearly
 to zero after ``lr_decay_start`` of the epochs, and a grid *input | aged | reconstructed* (and the way back) is
-logged as ``samples/epoch_NNN.png``. The test metrics: the wrinkle/grey detector score (``keraslab.gan.faces``;
-meaningful on procedural faces) of young, aged, real old and rejuvenated faces; cycle reconstruction L1 and SSIM;
+logged as ``samples/epoch_NNN.png``. The test metrics: on data with ages (UTKFace) an age regressor
+(``keraslab.gan.age``, trained here on the training faces of all ages) gives the mean predicted age of young, aged,
+real old and rejuvenated faces, the shift aged − young (years) and its own MAE on held-out faces; without ages the
+wrinkle/grey detector score (``keraslab.gan.faces``; meaningful on procedural faces) of the same four sets; cycle
+reconstruction L1 and SSIM;
 the Fréchet distance of aged faces to real old ones on pooled pixels; the generator's images per second.
 """
 
@@ -27,6 +30,7 @@ if TYPE_CHECKING:
 
     from keraslab.config import ProjectSpec
     from keraslab.data import Splits
+    from keraslab.data.faces import AgeSet
     from keraslab.tracking.runs import RunTracker
 
 GRID_FACES = 6
@@ -120,18 +124,15 @@ def evaluate(model: keras.Model, test_ds: tf.data.Dataset, splits: Splits) -> Ev
     from mlflow.models import infer_signature
 
     from keraslab.gan.cyclegan import FD_GRID
-    from keraslab.gan.faces import age_score
     from keraslab.gan.metrics import features_fd, pooled_pixels
 
     young, old = domains(splits.x_test, splits.y_test)
     aged, rejuvenated = translate(model.young_to_old, young), translate(model.old_to_young, old)
     cycled = np.concatenate([translate(model.old_to_young, aged), translate(model.young_to_old, rejuvenated)])
     originals = np.concatenate([young, old])
-    metrics = {
-        f"test_age_score_{name}": float(age_score(images).mean())
-        for name, images in (("young", young), ("aged", aged), ("old", old), ("rejuvenated", rejuvenated))
-        if len(images)
-    }
+    faces = {"young": young, "aged": aged, "old": old, "rejuvenated": rejuvenated}
+    ages = splits.info.extra.get("ages")
+    metrics = age_metrics(faces, ages) if ages is not None else detector_metrics(faces)
     metrics["test_cycle_l1"] = float(np.abs(cycled.astype(np.float32) - originals).mean() / 255.0)
     metrics["test_cycle_ssim"] = float(tf.reduce_mean(tf.image.ssim(tf.constant(cycled), tf.constant(originals), 255)))
     if len(young) > 1 and len(old) > 1:  # on pixels in [−1, 1], like the validation metric
@@ -145,6 +146,27 @@ def evaluate(model: keras.Model, test_ds: tf.data.Dataset, splits: Splits) -> Ev
     example = to_signed(originals[:2])
     signature = infer_signature(example, model(example).numpy())  # the Keras model's: young faces -> aged
     return Evaluation(metrics=metrics, figures=figures, signature=signature)
+
+
+def detector_metrics(faces: dict[str, np.ndarray]) -> dict[str, float]:
+    """``test_age_score_<set>``: the mean wrinkle/grey detector score of each non-empty set of faces."""
+    from keraslab.gan.faces import age_score
+
+    return {f"test_age_score_{name}": float(age_score(images).mean()) for name, images in faces.items() if len(images)}
+
+
+def age_metrics(faces: dict[str, np.ndarray], ages: AgeSet) -> dict[str, float]:
+    """``test_age_<set>``: the mean predicted age (years) of each non-empty set of faces, ``test_age_shift`` =
+    aged − young, and ``test_age_regressor_mae`` on the held-out faces (the regressor trains on the rest)."""
+    from keraslab.gan.age import predict_ages, train_age_regressor
+
+    regressor = train_age_regressor(ages.x_train, ages.ages_train, ages.epochs)
+    metrics = {f"test_age_{name}": float(predict_ages(regressor, x).mean()) for name, x in faces.items() if len(x)}
+    if "test_age_young" in metrics:
+        metrics["test_age_shift"] = metrics["test_age_aged"] - metrics["test_age_young"]
+    if len(ages.x_test):
+        metrics["test_age_regressor_mae"] = float(np.abs(predict_ages(regressor, ages.x_test) - ages.ages_test).mean())
+    return metrics
 
 
 def images_per_second(generator: keras.Model, images: np.ndarray, batch: int = 32) -> float:
