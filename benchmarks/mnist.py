@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import resource
 import statistics
 import subprocess
@@ -24,6 +25,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "mnist.md"
+TRAIN_IMAGES = 54_000  # MNIST's 60,000 training images minus the 10 % validation split
 
 #: keras-io examples/vision/mnist_convnet.py expressed as overrides of the project's CNN builder.
 KERAS_IO_CONVNET = [
@@ -90,6 +92,8 @@ def keraslab_cli(project: str, data_dir: Path, overrides: list[str], track: bool
         if done.returncode:
             raise RuntimeError(f"{' '.join(command)} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
         result = {"wall_seconds": wall}
+        if printed := re.search(r"train samples/s\W+([\d,]+)", done.stdout):  # the CLI's table, tracked or not
+            result["cli_samples_per_second"] = float(printed.group(1).replace(",", ""))
         if track:
             from mlflow import MlflowClient
 
@@ -121,6 +125,11 @@ def spawn(kind: str, data_dir: Path, epochs: int) -> dict[str, float]:
     return result
 
 
+def outside_fit(run: dict[str, float], epochs: int) -> float:
+    """Seconds of a ``keraslab train`` process spent outside ``fit`` (imports, data, evaluation, tracking)."""
+    return run["wall_seconds"] - TRAIN_IMAGES * epochs / run["cli_samples_per_second"]
+
+
 def throughput_and_overhead(data_dir: Path, repeats: int, epochs: int) -> tuple[list[str], dict[str, list[dict]]]:
     kinds = ["plain", "tracked", "untracked"]
     samples: dict[str, list[dict]] = {k: [] for k in kinds}
@@ -136,6 +145,9 @@ def throughput_and_overhead(data_dir: Path, repeats: int, epochs: int) -> tuple[
     ratios = [t["train_samples_per_second"] / p["samples_per_second"] for t, p in
               zip(samples["tracked"], samples["plain"], strict=True)]  # fmt: skip
     overhead = med["tracked"]["wall_seconds"] / med["untracked"]["wall_seconds"] - 1
+    # The same minus each run's own fit time: what tracking adds outside fit, free of fit's run-to-run noise.
+    outside = {k: statistics.median(outside_fit(r, epochs) for r in samples[k]) for k in ("tracked", "untracked")}
+    outside_overhead = (outside["tracked"] - outside["untracked"]) / med["untracked"]["wall_seconds"]
     cpu_overhead = med["tracked"]["cpu_seconds"] / med["untracked"]["cpu_seconds"] - 1
     walls = {k: ", ".join(f"{s['wall_seconds']:.1f}" for s in samples[k]) for k in ("tracked", "untracked")}
     cpus = {k: ", ".join(f"{s['cpu_seconds']:.1f}" for s in samples[k]) for k in ("tracked", "untracked")}
@@ -167,6 +179,11 @@ def throughput_and_overhead(data_dir: Path, repeats: int, epochs: int) -> tuple[
         "",
         f"**Overhead: {overhead:+.1%} of wall time, {cpu_overhead:+.1%} of CPU time** (target ≤ 3 %). On a shared "
         "machine the CPU time is the steadier measure: wall time also counts waiting for other jobs.",
+        "",
+        f"Outside fit (whole process minus its own fit time, which carries most of the run-to-run noise): "
+        f"{outside['tracked']:.1f} s tracked vs {outside['untracked']:.1f} s untracked (medians): tracking adds "
+        f"**{outside_overhead:+.1%}** of the untracked run's wall time there. Inside fit it adds one asynchronous "
+        "MLflow metrics call per epoch.",
         "",
         f"1-minute load average at the end of each run: {loads} (2 cores; above 2 means other jobs competed).",
     ]
