@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import os
 import shutil
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -91,3 +92,35 @@ def interrupt_at(epoch: int):
                 raise KeyboardInterrupt
 
     return InterruptAt()
+
+
+def free_port() -> int:
+    """A port on 127.0.0.1 that is free now."""
+    from keraslab.training.cluster import free_ports
+
+    return free_ports(1)[0]
+
+
+def run_chief_and_two_workers(command: list[str], cwd: Path, env: dict[str, str]) -> dict[str, str]:
+    """Run ``command`` as Keras Tuner's chief and two workers on 127.0.0.1 (oracle on a free port); wait for all
+    three, assert each exited 0, and return each one's output by tuner id."""
+    oracle = {"KERASTUNER_ORACLE_IP": "127.0.0.1", "KERASTUNER_ORACLE_PORT": str(free_port()), "COLUMNS": "200"}
+    processes = {
+        tuner_id: subprocess.Popen(
+            command,
+            cwd=cwd,
+            env={**env, **oracle, "KERASTUNER_TUNER_ID": tuner_id},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for tuner_id in ("chief", "worker0", "worker1")
+    }
+    try:
+        outputs = {tuner_id: process.communicate(timeout=240)[0] for tuner_id, process in processes.items()}
+    finally:
+        for process in processes.values():
+            process.kill()
+    for tuner_id, process in processes.items():
+        assert process.returncode == 0, outputs[tuner_id][-3000:]
+    return outputs

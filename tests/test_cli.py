@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from keraslab.cli import app
 
-from conftest import experiments
+from conftest import experiments, free_port
 
 runner = CliRunner()
 
@@ -74,7 +74,6 @@ def test_ui_serves_the_same_store_on_localhost(workdir: Path) -> None:
     import contextlib
     import os
     import signal
-    import socket
     import time
 
     import requests
@@ -83,9 +82,7 @@ def test_ui_serves_the_same_store_on_localhost(workdir: Path) -> None:
     from keraslab.tracking.store import tracking_uri
 
     MlflowClient(tracking_uri()).create_experiment("seen-by-the-ui")
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "keraslab", "ui", "--port", str(port)], cwd=workdir, start_new_session=True,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import json
-import socket
 from collections.abc import Iterator
 
 import pytest
@@ -16,15 +15,9 @@ from keraslab.serving import server
 from keraslab.serving.wrappers.classification import png_base64
 from test_serving import digit_seven, log_tiny_mnist_model
 
-from conftest import synthetic_digits
+from conftest import free_port, synthetic_digits
 
 JSON = {"Content-Type": "application/json"}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")

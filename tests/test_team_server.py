@@ -23,6 +23,8 @@ from keraslab.cli import app
 from keraslab.serving.server import stop, wait_ready
 from keraslab.tuning.tuners import PARENT_TAG, TRIAL_TAG
 
+from conftest import free_port, run_chief_and_two_workers
+
 SEARCH = """
 [tuner]
 kind = "random"
@@ -40,12 +42,6 @@ max = 1e-2
 sampling = "log"
 """
 PROJECT = ["training.batch_size=128", "training.early_stopping.enabled=false", "model.hidden_layers=1"]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.mark.parametrize(
@@ -169,31 +165,7 @@ def test_distributed_search_logs_every_trial_once_to_a_postgresql_server(
     (workdir / "space.toml").write_text(SEARCH)
     command = [sys.executable, "-m", "keraslab", "tune", "mnist-mlp", "--space", "space.toml", "--distributed"]
     command += ["--experiment", "team-search", "--data-dir", str(mnist_dir), *(f"--set={o}" for o in PROJECT)]
-    env = {
-        **os.environ,
-        "MLFLOW_TRACKING_URI": postgres_server,
-        "KERASTUNER_ORACLE_IP": "127.0.0.1",
-        "KERASTUNER_ORACLE_PORT": str(free_port()),
-        "COLUMNS": "200",
-    }
-    processes = {
-        tuner_id: subprocess.Popen(
-            command,
-            cwd=workdir,
-            env={**env, "KERASTUNER_TUNER_ID": tuner_id},
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        for tuner_id in ("chief", "worker0", "worker1")
-    }
-    try:
-        outputs = {tuner_id: process.communicate(timeout=240)[0] for tuner_id, process in processes.items()}
-    finally:
-        for process in processes.values():
-            process.kill()
-    for tuner_id, process in processes.items():
-        assert process.returncode == 0, outputs[tuner_id][-3000:]
+    run_chief_and_two_workers(command, workdir, {**os.environ, "MLFLOW_TRACKING_URI": postgres_server})
 
     client = MlflowClient(postgres_server)
     found = client.search_runs([client.get_experiment_by_name("team-search").experiment_id])

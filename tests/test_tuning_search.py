@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -17,6 +16,8 @@ from keraslab.tracking.store import tracking_uri
 from keraslab.tuning.search import SearchComplete, SearchOptions, run_search
 from keraslab.tuning.space import load_search
 from keraslab.tuning.tuners import PARENT_TAG, TRIAL_TAG
+
+from conftest import run_chief_and_two_workers
 
 PROJECT = ["training.batch_size=128", "training.early_stopping.enabled=false"]
 SPACE = """
@@ -175,12 +176,6 @@ def test_killed_search_resumes_without_rerunning_or_duplicating(
         run_search(spec, load_search(space, spec), SearchOptions(data_dir=mnist_dir, experiment=experiment))
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def test_distributed_chief_and_two_workers_log_every_trial_once(
     workdir: Path, experiment: str, mnist_dir: Path
 ) -> None:
@@ -192,25 +187,7 @@ def test_distributed_chief_and_two_workers_log_every_trial_once(
         str(mnist_dir),
         *(f"--set={o}" for o in [*PROJECT, "model.hidden_layers=1"]),
     ]
-    oracle = {"KERASTUNER_ORACLE_IP": "127.0.0.1", "KERASTUNER_ORACLE_PORT": str(free_port()), "COLUMNS": "200"}
-    processes = {
-        tuner_id: subprocess.Popen(
-            command,
-            cwd=workdir,
-            env={**os.environ, **oracle, "KERASTUNER_TUNER_ID": tuner_id},
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        for tuner_id in ("chief", "worker0", "worker1")
-    }
-    try:
-        outputs = {tuner_id: process.communicate(timeout=240)[0] for tuner_id, process in processes.items()}
-    finally:
-        for process in processes.values():
-            process.kill()
-    for tuner_id, process in processes.items():
-        assert process.returncode == 0, outputs[tuner_id][-3000:]
+    outputs = run_chief_and_two_workers(command, workdir, dict(os.environ))
 
     parents, children = runs(experiment)
     assert len(parents) == 1 and parents[0].info.status == "FINISHED"
