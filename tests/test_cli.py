@@ -70,6 +70,24 @@ def test_train_then_runs_table(workdir: Path, mnist_dir: Path) -> None:
     assert missing.exit_code == 1 and "train the project first" in missing.stderr
 
 
+def test_untracked_train_never_imports_mlflow(workdir: Path, mnist_dir: Path) -> None:
+    """``--no-track`` pays nothing for MLflow: the benchmark's tracking overhead is measured against it."""
+    code = (
+        "import sys\n"
+        "from typer.testing import CliRunner\n"
+        "from keraslab.cli import app\n"
+        f"args = ['train', 'mnist-mlp', '--epochs', '1', '--data-dir', {str(mnist_dir)!r}, '--no-track',\n"
+        "        '--set', 'model.hidden_layers=1', '--set', 'model.units=16']\n"
+        "result = CliRunner().invoke(app, args)\n"
+        "assert result.exit_code == 0, result.output\n"
+        "assert 'test_accuracy' in result.output, result.output\n"
+        "assert 'mlflow' not in sys.modules, sorted(m for m in sys.modules if m.startswith('mlflow'))[:5]\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=workdir, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert experiments(workdir) == {"Default"}
+
+
 def test_ui_serves_the_same_store_on_localhost(workdir: Path) -> None:
     import contextlib
     import os

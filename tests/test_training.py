@@ -70,6 +70,24 @@ def test_tracking_off_logs_nothing(workdir: Path, mnist_dir: Path) -> None:
     assert experiments(workdir) == {"Default"}
 
 
+def test_queued_epoch_metrics_are_read_back_and_the_run_ends_without_waiting(workdir: Path) -> None:
+    """MLflow's Keras callback logs asynchronously: the learning curves must still see the last epoch, and
+    ending the run must not sit out the async logger's one-second poll."""
+    import time
+
+    from keraslab.tracking.store import tracking_uri
+
+    tracker = RunTracker(tracking_uri(), "queued")
+    with tracker.start(run_name="queued", tags={}, resume_key="k", resumable=False):
+        for epoch in range(3):
+            mlflow.log_metrics({"loss": 1.0 / (epoch + 1)}, step=epoch, synchronous=False)
+        assert [step for step, _ in tracker.metric_history(["loss"])["loss"]] == [0, 1, 2]
+        mlflow.log_metrics({"loss": 0.1}, step=3, synchronous=False)
+        ending = time.perf_counter()
+    assert time.perf_counter() - ending < 0.5
+    assert len(MlflowClient(tracking_uri()).get_metric_history(tracker.run_id, "loss")) == 4
+
+
 def test_nan_loss_ends_the_run_failed_with_the_reason(
     workdir: Path, mnist_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

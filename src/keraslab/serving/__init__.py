@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import keras
-    from mlflow.models import ModelSignature
 
     from keraslab.config import ProjectSpec
     from keraslab.data import Splits
@@ -27,22 +26,25 @@ def log_model(
     splits: Splits,
     model: keras.Model,
     register: str | None,
-    keras_signature: ModelSignature | None = None,
+    keras_example: tuple[Any, Any] | None = None,
 ) -> str | None:
     """Log the run's models and return the served one's URI.
 
     ``model``: the pyfunc with the task's pre/post-processing (registered as ``register``);
-    ``keras_model``: the plain ``mlflow.keras`` flavor, tensors in and out (``keras_signature``).
+    ``keras_model``: the plain ``mlflow.keras`` flavor, tensors in and out (its signature inferred from
+    ``keras_example``, the model's ``(inputs, outputs)`` on a few examples).
     """
     if not tracker.enabled:
         return None
     import mlflow
+    from mlflow.models import infer_signature
 
     from keraslab.serving import wrappers
     from keraslab.serving.pyfunc import KERAS_ARTIFACT, requirements
     from keraslab.tracking.runs import pinned_requirements
 
-    mlflow.keras.log_model(model, name="keras_model", signature=keras_signature, pip_requirements=pinned_requirements())
+    signature = infer_signature(*keras_example) if keras_example is not None else None
+    mlflow.keras.log_model(model, name="keras_model", signature=signature, pip_requirements=pinned_requirements())
 
     served = wrappers.get(spec.task).wrapper(spec, splits, model)
     with tempfile.TemporaryDirectory() as tmp:

@@ -4,7 +4,8 @@ A task module defines:
 
 - ``datasets(splits, spec, global_batch) -> (train, validation, test)``: tf.data pipelines from the arrays;
 - ``callbacks(spec, splits, tracker) -> list[keras.callbacks.Callback]``: extra per-epoch logging;
-- ``evaluate(model, test_ds, splits) -> Evaluation``: test metrics, figures, texts and the model signature.
+- ``evaluate(model, test_ds, splits) -> Evaluation``: test metrics, figures, texts and a model input/output
+  example.
 
 The trainer (``keraslab.training.trainer``) is the same for every task.
 """
@@ -26,7 +27,9 @@ class Evaluation:
     metrics: dict[str, float]
     figures: dict[str, Figure] = field(default_factory=dict)  # artifact file -> figure
     texts: dict[str, str] = field(default_factory=dict)  # artifact file -> text
-    signature: Any = None  # mlflow.models.ModelSignature of the logged model
+    # (inputs, outputs) of the Keras model on two examples: the logged flavor's signature is inferred from it
+    # when (and only when) the run is tracked, so an untracked run never imports MLflow
+    example: tuple[Any, Any] | None = None
 
 
 def known_tasks() -> list[str]:

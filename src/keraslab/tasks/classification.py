@@ -34,16 +34,13 @@ def callbacks(spec: ProjectSpec, splits: Splits, tracker: RunTracker) -> list[ke
 
 
 def evaluate(model: keras.Model, test_ds: tf.data.Dataset, splits: Splits) -> Evaluation:
-    """``test_*`` metrics (Keras's plus macro-F1), the confusion matrix and the model's MLflow signature."""
-    from mlflow.models import infer_signature
-
+    """``test_*`` metrics (Keras's plus macro-F1), the confusion matrix and an input/output example."""
     probabilities = model.predict(test_ds, verbose=0)
     predicted = probabilities.argmax(axis=1)
     metrics = {f"test_{k}": float(v) for k, v in model.evaluate(test_ds, verbose=0, return_dict=True).items()}
     metrics["test_macro_f1"] = macro_f1(splits.y_test, predicted, splits.info.num_classes)
     figures = {"confusion_matrix.png": confusion_matrix(splits.y_test, predicted, splits.info.class_names)}
-    signature = infer_signature(scaled(splits.x_test[:2]), probabilities[:2])
-    return Evaluation(metrics=metrics, figures=figures, signature=signature)
+    return Evaluation(metrics=metrics, figures=figures, example=(scaled(splits.x_test[:2]), probabilities[:2]))
 
 
 def scaled(x: np.ndarray) -> np.ndarray:

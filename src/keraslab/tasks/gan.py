@@ -68,8 +68,6 @@ def sample_figure(model: keras.Model, noise: np.ndarray, title: str) -> Figure:
 
 def evaluate(model: keras.Model, test_ds: tf.data.Dataset, splits: Splits) -> Evaluation:
     """``test_mnist_is`` / ``test_fid`` of generated samples and ``*_real`` of real test images (the ceiling)."""
-    from mlflow.models import infer_signature
-
     from keraslab.gan.scorer import scores, train_scorer
 
     n = min(EVAL_SAMPLES, len(splits.x_test))
@@ -80,5 +78,5 @@ def evaluate(model: keras.Model, test_ds: tf.data.Dataset, splits: Splits) -> Ev
     metrics = {f"test_{k}": v for k, v in scores(scorer, generated, reference).items()}
     metrics.update({f"test_{k}_real": v for k, v in scores(scorer, splits.x_test[:n], reference).items()})
     figures = {"samples.png": sample_figure(model, noise[: GRID * GRID], "samples after training")}
-    signature = infer_signature(noise[:2], apply(model.generator, noise[:2]))  # the Keras model's
-    return Evaluation(metrics=metrics, figures=figures, signature=signature)
+    example = (noise[:2], apply(model.generator, noise[:2]))  # the Keras model's
+    return Evaluation(metrics=metrics, figures=figures, example=example)

@@ -121,7 +121,6 @@ def translation_grid(model: keras.Model, young: np.ndarray, old: np.ndarray, tit
 
 def evaluate(model: keras.Model, test_ds: tf.data.Dataset, splits: Splits) -> Evaluation:
     import tensorflow as tf
-    from mlflow.models import infer_signature
 
     from keraslab.gan.cyclegan import FD_GRID
     from keraslab.gan.metrics import features_fd, pooled_pixels
@@ -143,9 +142,8 @@ def evaluate(model: keras.Model, test_ds: tf.data.Dataset, splits: Splits) -> Ev
     for reason, count in splits.info.extra.get("skipped", {}).items():
         metrics[f"data_skipped_{reason}"] = float(count)
     figures = {"translations.png": translation_grid(model, young[:GRID_FACES], old[:GRID_FACES], "test faces")}
-    example = to_signed(originals[:2])
-    signature = infer_signature(example, model(example).numpy())  # the Keras model's: young faces -> aged
-    return Evaluation(metrics=metrics, figures=figures, signature=signature)
+    example = to_signed(originals[:2])  # the Keras model's: young faces -> aged
+    return Evaluation(metrics=metrics, figures=figures, example=(example, model(example).numpy()))
 
 
 def detector_metrics(faces: dict[str, np.ndarray]) -> dict[str, float]:

@@ -118,8 +118,6 @@ def lbfgs_resampler(splits: Splits, seed: int) -> Callable[[keras.Model], np.nda
 
 def evaluate(model: keras.Model, test_ds: tf.data.Dataset, splits: Splits) -> Evaluation:
     """Relative L2 and max error on the reference grid, estimated coefficients, and the field figures."""
-    from mlflow.models import infer_signature
-
     from keraslab.pinn.plots import field_figures
 
     problem = splits.info.extra["problem"]
@@ -134,5 +132,5 @@ def evaluate(model: keras.Model, test_ds: tf.data.Dataset, splits: Splits) -> Ev
         metrics[f"test_{name}"] = estimate
         metrics[f"test_{name}_rel_error"] = abs(estimate - truth[name]) / abs(truth[name])
     figures = field_figures(splits.info.extra["axes"], predicted, splits.y_test)
-    signature = infer_signature(splits.x_test[:2].astype(model.point_dtype), predicted[:2])
-    return Evaluation(metrics=metrics, figures=figures, signature=signature)
+    example = (splits.x_test[:2].astype(model.point_dtype), predicted[:2])
+    return Evaluation(metrics=metrics, figures=figures, example=example)

@@ -8,6 +8,7 @@ configuration is run again: that rerun picks it up by its ``keraslab.resume_key`
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -46,6 +47,9 @@ class RunTracker:
         if not self.enabled:
             yield self
             return
+        # MLflow's async metric logger (used by its Keras callback) otherwise blocks on its queue for up to 1 s
+        # between polls, and ending the run waits that second out. Buffering makes it wait on its stop event.
+        os.environ.setdefault("MLFLOW_ASYNC_LOGGING_BUFFERING_SECONDS", "1")
         import mlflow
 
         mlflow.set_tracking_uri(self.uri)
@@ -116,9 +120,10 @@ class RunTracker:
         """``(step, value)`` pairs of each metric in this run, across resumed attempts."""
         if not self.enabled:
             return {}
-        from mlflow import MlflowClient
+        import mlflow
 
-        client = MlflowClient(self.uri)
+        mlflow.flush_async_logging()  # the last epoch's metrics may still be queued
+        client = mlflow.MlflowClient(self.uri)
         return {key: [(m.step, m.value) for m in client.get_metric_history(self.run_id, key)] for key in keys}
 
 

@@ -162,7 +162,7 @@ def train(
             from keraslab.tracking.plots import learning_curves
 
             tracker.log_figure(learning_curves(curves), "learning_curves.png")
-        model_uri = serving.log_model(tracker, spec, splits, model, tracking.register, evaluation.signature)
+        model_uri = serving.log_model(tracker, spec, splits, model, tracking.register, evaluation.example)
 
     return TrainResult(
         run_id=tracker.run_id,

@@ -153,7 +153,7 @@ def run_search(spec: ProjectSpec, search: SearchSpec, options: SearchOptions | N
         for name, figure in evaluation.figures.items():
             tracker.log_figure(figure, name)
         result.test_metrics = evaluation.metrics
-        result.model_uri = serving.log_model(tracker, spec, splits, model, options.register, evaluation.signature)
+        result.model_uri = serving.log_model(tracker, spec, splits, model, options.register, evaluation.example)
     result.wall_seconds = time.perf_counter() - started
     return result
 
