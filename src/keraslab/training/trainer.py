@@ -76,7 +76,7 @@ def train(
     from keraslab.training.strategy import is_chief_process, precision, select
 
     chief = is_chief_process(training.strategy)  # other workers of a cluster train but do not track
-    tracker = RunTracker(tracking_uri(tracking.uri), tracking.experiment or spec.name, tracking.enabled and chief)
+    uri = tracking_uri(tracking.uri)
 
     import keras
 
@@ -84,6 +84,9 @@ def train(
     from keraslab.training.callbacks import best_weights_path, first_non_finite, standard_callbacks
 
     strategy, strategy_name = select(training.strategy, training.devices)  # first: multiworker needs a fresh TF
+    # Only now: the store opens while the data loads. Opened during TensorFlow's import, MLflow's imports would
+    # contend with it for the GIL and the import locks, and delay it by more than the opening costs.
+    tracker = RunTracker(uri, tracking.experiment or spec.name, tracking.enabled and chief)
     keras.utils.set_random_seed(training.seed)
     replicas = strategy.num_replicas_in_sync
     splits = datasets.load(spec.data, data_dir, training.seed)
