@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:
-    from keraslab.aircalc.pipeline import Reading
+    from keraslab.projects.aircalc.pipeline import Reading
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "aircalc.md"
@@ -56,7 +56,7 @@ def random_expression(rng: np.random.Generator, depth: int = 0) -> str:
 
 
 def valid_expression(rng: np.random.Generator) -> tuple[str, Fraction]:
-    from keraslab.aircalc.parser import ExpressionError, calculate
+    from keraslab.projects.aircalc.parser import ExpressionError, calculate
 
     while True:
         text = random_expression(rng)
@@ -74,7 +74,7 @@ class Composer:
         self.rng = np.random.default_rng(seed)
 
     def image(self, text: str) -> np.ndarray:
-        from keraslab.aircalc.strokes import THICKNESS, render, symbol_strokes
+        from keraslab.projects.aircalc.strokes import THICKNESS, render, symbol_strokes
 
         rng = self.rng
         line = rng.uniform(28, 56)  # pixels per line height
@@ -138,10 +138,10 @@ def main() -> None:
     args = parser.parse_args()
 
     from keraslab import registry
-    from keraslab.aircalc.pipeline import AirCalc
-    from keraslab.aircalc.symbols import CLASS_NAMES
-    from keraslab.data import mnist
-    from keraslab.data.aircalc import options, with_operators
+    from keraslab.projects.aircalc.data import options, with_operators
+    from keraslab.projects.aircalc.pipeline import AirCalc
+    from keraslab.projects.aircalc.symbols import CLASS_NAMES
+    from keraslab.projects.mnist import data as mnist
     from keraslab.training.trainer import TrackingOptions, train
 
     overrides = [f"training.epochs={args.epochs}"] if args.epochs else []

@@ -53,13 +53,13 @@ def mnist_gan(data_dir: str, epochs: int, overrides: list[str]) -> tuple[list[st
 
     from keraslab import data, models
     from keraslab.gan.images import apply, to_uint8
-    from keraslab.gan.scorer import scores, train_scorer
-    from keraslab.tasks.gan import sample_figure
+    from keraslab.projects.gan_mnist.scorer import scores, train_scorer
+    from keraslab.projects.gan_mnist.task import sample_figure
 
     spec, result, wall = train_project("gan-mnist", [f"training.epochs={epochs}", *overrides], data_dir)
     splits = data.load(spec.data, data_dir, spec.training.seed)
     started = time.perf_counter()
-    scorer = train_scorer(splits.x_train, splits.y_train, 10, epochs=1, seed=0)
+    scorer = train_scorer(splits.x_train, splits.y_train, 10, epochs=1)
     scorer_seconds = time.perf_counter() - started
     accuracy = scorer.evaluate(splits.x_test / np.float32(255), splits.y_test, verbose=0)[1]
     noise = np.random.default_rng(1).standard_normal((SAMPLES, result.model.latent_dim), np.float32)
@@ -104,7 +104,7 @@ def mnist_gan(data_dir: str, epochs: int, overrides: list[str]) -> tuple[list[st
 
 def face_aging(epochs: int, overrides: list[str]) -> tuple[list[str], dict]:
     from keraslab import data
-    from keraslab.tasks.image_translation import domains, translation_grid
+    from keraslab.projects.face_aging.task import domains, translation_grid
 
     spec, result, wall = train_project("face-aging", [f"training.epochs={epochs}", *overrides], None)
     m = result.test_metrics

@@ -48,7 +48,7 @@ def plain_keras_io(data_dir: Path, epochs: int) -> dict[str, float]:
     import numpy as np
     from keras import layers
 
-    from keraslab.data.mnist import read_local
+    from keraslab.projects.mnist.data import read_local
 
     (x_train, y_train), (x_test, y_test) = read_local(data_dir, "train"), read_local(data_dir, "test")
     x_train, x_test = x_train.astype("float32") / 255, x_test.astype("float32") / 255

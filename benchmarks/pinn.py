@@ -32,6 +32,8 @@ from pathlib import Path
 
 import numpy as np
 
+from keraslab.training.schedules import polish_epochs
+
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "pinn.md"
 TARGET_ERROR, TARGET_SECONDS, NU_TOLERANCE = 1e-3, 600.0, 0.01
@@ -62,7 +64,7 @@ def run(project: str, overrides: list[str]) -> dict:
 
 def run_deepxde(python: str, budget: float) -> dict:
     """DeepXDE's Burgers example in ``python``'s environment, killed after ``budget`` seconds; its finished phases."""
-    from keraslab.pinn import make_problem
+    from keraslab.projects.pinn.problems import make_problem
 
     reference = make_problem("burgers").reference()
     with tempfile.TemporaryDirectory() as tmp:
@@ -162,7 +164,8 @@ def machine(load_before: tuple, load_after: tuple) -> str:
 def forward_section(forward: dict, deepxde: dict | None, load_before: tuple, load_after: tuple) -> list[str]:
     spec, metrics = forward["spec"], forward["result"].test_metrics
     params = spec.builder_params()
-    adam_epochs = spec.training.epochs - params["lbfgs_epochs"]
+    lbfgs_epochs = polish_epochs(spec.training.epochs, spec.training.lbfgs_fraction)
+    adam_epochs = spec.training.epochs - lbfgs_epochs
     rows = error_vs_time(forward["curves"], adam_epochs)
     reached = next(((t, e) for _, _, t, _, e in rows if e <= TARGET_ERROR), None)
     final_time = rows[-1][2]
@@ -175,7 +178,7 @@ def forward_section(forward: dict, deepxde: dict | None, load_before: tuple, loa
         f"Network {params['hidden_layers']} × {params['units']} {params['activation']}, {params['dtype']}; "
         f"{opts['collocation']:,} {opts['sampler']} collocation points, conditions {opts.get('points')}; "
         f"Adam lr {params['learning_rate']} for {adam_epochs * opts['steps_per_epoch']:,} steps, then "
-        f"{params['lbfgs_epochs']} × up to {params['lbfgs_iterations']:,} L-BFGS iterations (compiled "
+        f"{lbfgs_epochs} × up to {params['lbfgs_iterations']:,} L-BFGS iterations (compiled "
         f"value-and-gradient; collocation points after the first L-BFGS epoch: {opts.get('lbfgs_resample', 'none')}). "
         f"Error: relative L2 on the 256 × 101 Cole–Hopf reference grid.",
         "",
@@ -222,6 +225,7 @@ def inverse_section(inverses: list[dict], load_before: tuple, load_after: tuple)
     opts, params = spec.data.options, spec.builder_params()
     truth = 0.01 / math.pi
     errors = [i["result"].test_metrics["test_nu_rel_error"] for i in inverses]
+    lbfgs_epochs = polish_epochs(spec.training.epochs, spec.training.lbfgs_fraction)
     lines = [
         f"## {HEADINGS['inverse']}",
         "",
@@ -231,8 +235,8 @@ def inverse_section(inverses: list[dict], load_before: tuple, load_after: tuple)
         f"{opts['collocation']:,} {opts['sampler']} collocation points (L-BFGS epochs after the first: "
         f"{opts.get('lbfgs_resample', 'none')}), ν learnt as log ν from {opts['problem_options']['nu_guess']}; "
         f"network {params['hidden_layers']} × {params['units']} {params['activation']}, {params['dtype']}; Adam lr "
-        f"{params['learning_rate']} for {(spec.training.epochs - params['lbfgs_epochs']) * opts['steps_per_epoch']:,}"
-        f" steps, then {params['lbfgs_epochs']} × up to {params['lbfgs_iterations']:,} L-BFGS iterations.",
+        f"{params['learning_rate']} for {(spec.training.epochs - lbfgs_epochs) * opts['steps_per_epoch']:,}"
+        f" steps, then {lbfgs_epochs} × up to {params['lbfgs_iterations']:,} L-BFGS iterations.",
         "",
         "| seed | true ν | recovered ν | relative error | relative L2 of u | L-BFGS iterations | wall time |",
         "|---|---|---|---|---|---|---|",

@@ -93,8 +93,9 @@ def main() -> None:
     import mlflow
     from mlflow.models import infer_signature
 
+    from keraslab import processes as child_processes
     from keraslab import registry
-    from keraslab.data.mnist import read_local
+    from keraslab.projects.mnist.data import read_local
     from keraslab.serving import server
     from keraslab.tracking.runs import pinned_requirements
     from keraslab.training.trainer import TrackingOptions, train
@@ -129,7 +130,7 @@ def main() -> None:
     urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
     try:
         for name in processes:
-            server.wait_ready(urls[name], processes[name], timeout=300)
+            child_processes.wait_ready(urls[name], processes[name], timeout=300)
         session = requests.Session()
         one, batch = x_test[:1], x_test[:64]
         single = interleaved(
@@ -159,7 +160,7 @@ def main() -> None:
             correct += int(np.sum(np.array(labels) == y_test[start : start + len(labels)]))
     finally:
         for process in processes.values():
-            server.stop(process)
+            child_processes.stop(process)
 
     stock_p50 = statistics.median(single["stock `mlflow.keras`, tensor"])
     lines = [

@@ -32,7 +32,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from keraslab import data as datasets
 from keraslab import registry
-from keraslab.tasks import language_model as lm
+from keraslab.projects.transformer import task as lm
 
 if TYPE_CHECKING:
     import keras
@@ -47,7 +47,6 @@ NANO = [
     "model.dropout=0.0",
     "model.learning_rate=1e-3",
     "model.warmup_steps=100",
-    "model.decay_steps=5000",
     "training.batch_size=12",
     "data.options.steps_per_epoch=1000",
     "training.epochs=5",
@@ -107,7 +106,7 @@ def train(name: str, overrides: list[str], budget_s: float, data_dir: Path) -> R
 
 def generation_speeds(model: keras.Model, repeats: int = 5) -> tuple[float, float]:
     """Median tokens/s (cached, uncached) of greedy decoding of 256 tokens after a 16-token prompt, interleaved."""
-    from keraslab.transformer.decoding import Compiled, DecodingSettings, continue_ids
+    from keraslab.projects.transformer.decoding import Compiled, DecodingSettings, continue_ids
 
     compiled, prompt = Compiled(model), np.arange(1, 17, dtype=np.int32)
     settings = [DecodingSettings(strategy="greedy", max_new_tokens=256, cached=cached) for cached in (True, False)]
@@ -123,12 +122,11 @@ def generation_speeds(model: keras.Model, repeats: int = 5) -> tuple[float, floa
 
 
 def defaults_overrides(minutes: float) -> list[str]:
-    """The project's defaults with the epochs and cosine schedule scaled to ``minutes`` out of 15."""
+    """The project's defaults with the epochs (and so the cosine schedule) scaled to ``minutes`` out of 15."""
     spec = registry.load("transformer-lm")
     scale = min(1.0, minutes / 15)
     epochs = max(1, round(spec.training.epochs * scale))
-    steps = lm.options(spec.data).steps_per_epoch
-    return [f"training.epochs={epochs}", f"model.decay_steps={epochs * steps}"]
+    return [f"training.epochs={epochs}"]
 
 
 def rate(run: Run, first: int | None, last: int) -> float:

@@ -9,8 +9,8 @@ import pytest
 from mlflow.exceptions import MlflowException
 
 from keraslab import registry
-from keraslab.serving.wrappers.activity import to_csv
-from keraslab.tasks.activity import per_class_f1
+from keraslab.projects.activity.task import per_class_f1
+from keraslab.projects.activity.wrapper import to_csv
 from keraslab.training.trainer import TrackingOptions, train
 from test_activity_data import basicmotions_dir
 

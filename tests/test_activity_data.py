@@ -10,10 +10,11 @@ import numpy as np
 import pytest
 
 from keraslab.config import ConfigError, DataSpec
-from keraslab.data import DataUnavailable, uci_har
+from keraslab.data import DataUnavailable
 from keraslab.data import load as load_data
-from keraslab.data._sequences import MASK_VALUE, class_weights, sliding_windows, validation_mask
-from keraslab.data.basicmotions import read_ts
+from keraslab.projects.activity import uci_har
+from keraslab.projects.activity.basicmotions import read_ts
+from keraslab.projects.activity.sequences import MASK_VALUE, class_weights, sliding_windows, validation_mask
 
 TS_HEADER = """# a comment
 @problemName Tiny
@@ -113,10 +114,11 @@ def test_basicmotions_without_files_names_them(tmp_path: Path) -> None:
         load_data(DataSpec(dataset="basicmotions"), tmp_path, seed=0)
 
 
-def test_unknown_data_option_is_a_config_error(tmp_path: Path) -> None:
-    root = basicmotions_dir(tmp_path, np.random.default_rng(0))
-    with pytest.raises(ConfigError, match=r"data\.options\.clas_weights"):
-        load_data(DataSpec(dataset="basicmotions", options={"clas_weights": True}), root, seed=0)
+def test_unknown_data_option_is_a_config_error_when_the_project_loads() -> None:
+    from keraslab import registry
+
+    with pytest.raises(ConfigError, match=r"data\.options\.clas_weights = True: unknown key"):
+        registry.load("activity-rnn", ["data.options.clas_weights=true"])
 
 
 def write_uci_har(root: Path, rng: np.random.Generator, subjects: dict[str, list[int]], steps: int = 8) -> Path:

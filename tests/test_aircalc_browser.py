@@ -14,8 +14,8 @@ import time
 import pytest
 import uvicorn
 
-from keraslab.aircalc.pipeline import AirCalc
-from keraslab.aircalc.server import create_app
+from keraslab.projects.aircalc.pipeline import AirCalc
+from keraslab.projects.aircalc.server import create_app
 from test_aircalc_pipeline import classify_by_template, trace_of
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"

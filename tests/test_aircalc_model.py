@@ -16,9 +16,9 @@ from mlflow.exceptions import MlflowException
 from typer.testing import CliRunner
 
 from keraslab import registry
-from keraslab.aircalc.raster import rasterise
 from keraslab.config import ConfigError
 from keraslab.data import load
+from keraslab.projects.aircalc.raster import rasterise
 from keraslab.serving.wrappers.classification import png_base64
 from test_aircalc_pipeline import trace_of
 
@@ -58,10 +58,9 @@ def test_dataset_adds_operators_deterministically(mnist_dir: Path) -> None:
     assert set(np.unique(a.y_train[:100])) & set(range(10, 18))  # shuffled: operators among the first rows
 
 
-def test_bad_dataset_option_names_the_key(mnist_dir: Path) -> None:
-    spec = registry.load("aircalc", ["data.options.operator_per_class=3"])
-    with pytest.raises(ConfigError, match=r"data\.options\.operator_per_class"):
-        load(spec.data, mnist_dir, seed=0)
+def test_bad_dataset_option_names_the_key_when_the_project_loads() -> None:
+    with pytest.raises(ConfigError, match=r"data\.options\.operator_per_class = 3: unknown key"):
+        registry.load("aircalc", ["data.options.operator_per_class=3"])
 
 
 def test_search_file_is_valid_for_the_project() -> None:

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from keraslab.aircalc.beam import best_parseable
-from keraslab.aircalc.parser import ExpressionError, calculate, format_value
+from keraslab.projects.aircalc.beam import best_parseable
+from keraslab.projects.aircalc.parser import ExpressionError, calculate, format_value
 
 
 @pytest.mark.parametrize(

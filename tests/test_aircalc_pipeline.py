@@ -11,13 +11,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from keraslab.aircalc.inputs import InputError, parse_trace
-from keraslab.aircalc.normalise import normalise_strokes
-from keraslab.aircalc.pipeline import AirCalc
-from keraslab.aircalc.raster import rasterise, segment_distance
-from keraslab.aircalc.segment import group_units, stroke_boxes
-from keraslab.aircalc.strokes import THICKNESS, operator_images, symbol_strokes
-from keraslab.aircalc.symbols import CLASS_NAMES, OPERATORS
+from keraslab.projects.aircalc.inputs import InputError, parse_trace
+from keraslab.projects.aircalc.normalise import normalise_strokes
+from keraslab.projects.aircalc.pipeline import AirCalc
+from keraslab.projects.aircalc.raster import rasterise, segment_distance
+from keraslab.projects.aircalc.segment import group_units, stroke_boxes
+from keraslab.projects.aircalc.strokes import THICKNESS, operator_images, symbol_strokes
+from keraslab.projects.aircalc.symbols import CLASS_NAMES, OPERATORS
 
 # A pen "font" in line units (a digit is 1 tall, y down): the strokes a test draws for each symbol.
 FONT: dict[str, list[list[tuple[float, float]]]] = {

@@ -11,8 +11,9 @@ import pytest
 
 from keraslab import data
 from keraslab.config import DataSpec
-from keraslab.data import DataUnavailable, mnist, remote
+from keraslab.data import DataUnavailable, remote
 from keraslab.data.pipeline import make_dataset
+from keraslab.projects.mnist import data as mnist
 
 from conftest import write_idx
 

@@ -9,9 +9,9 @@ from PIL import Image
 
 from keraslab import models
 from keraslab.config import DataSpec
-from keraslab.data import faces
-from keraslab.gan.faces import procedural_face
-from keraslab.tasks.image_translation import evaluate
+from keraslab.projects.face_aging import data as faces
+from keraslab.projects.face_aging.procedural import procedural_face
+from keraslab.projects.face_aging.task import evaluate
 
 SIZE = 32
 YOUNG_AGES, MIDDLE_AGES, OLD_AGES = [22, 25, 28] * 10, [40, 45], [65, 70, 75] * 10

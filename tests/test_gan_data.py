@@ -9,9 +9,10 @@ import pytest
 from PIL import Image
 
 from keraslab.config import DataSpec
-from keraslab.data import DataUnavailable, faces
-from keraslab.gan.faces import procedural_face
-from keraslab.gan.photo import FaceNotFound, crop_box, find_face, paste, transform_photo
+from keraslab.data import DataUnavailable
+from keraslab.projects.face_aging import data as faces
+from keraslab.projects.face_aging.photo import FaceNotFound, crop_box, find_face, paste, transform_photo
+from keraslab.projects.face_aging.procedural import procedural_face
 
 
 def save(path: Path, size: int = 40, value: int = 128) -> None:
@@ -58,12 +59,18 @@ def test_face_data_errors_name_what_is_expected(tmp_path: Path) -> None:
     (tmp_path / "only_young" / "young").mkdir(parents=True)
     with pytest.raises(DataUnavailable, match="no old/ subfolder"):
         load(tmp_path, source="folder", path="only_young")
-    with pytest.raises(DataUnavailable, match="young_max_age"):
-        load(tmp_path, young_max_age=60, old_min_age=50)
     with pytest.raises(DataUnavailable, match="not found"):
         load(tmp_path, source="utkface", path="missing")
-    with pytest.raises(DataUnavailable, match=r"data\.options\.colour"):
-        load(tmp_path, colour="yes")
+
+
+def test_face_options_fail_when_the_project_loads() -> None:
+    from keraslab import registry
+    from keraslab.config import ConfigError
+
+    with pytest.raises(ConfigError, match="young_max_age"):
+        registry.load("face-aging", ["data.options.young_max_age=60", "data.options.old_min_age=50"])
+    with pytest.raises(ConfigError, match=r"data\.options\.colour = 'yes': unknown key"):
+        registry.load("face-aging", ["data.options.colour=yes"])
 
 
 def test_procedural_source_is_the_default_and_balanced(tmp_path: Path) -> None:

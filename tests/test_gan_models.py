@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 
 from keraslab import models
-from keraslab.gan.faces import age_score, procedural_face, procedural_faces
 from keraslab.gan.metrics import FrechetDistance, features_fd, inception_score
-from keraslab.gan.scorer import SCORER_PARAMS, scores
-from keraslab.tasks.image_translation import decay_factor
+from keraslab.projects.face_aging.procedural import age_score, procedural_face, procedural_faces
+from keraslab.projects.gan_mnist.scorer import SCORER_PARAMS, scores
+from keraslab.training.schedules import linear_decay_factor
 
 TINY_DCGAN = {"input_shape": (16, 16, 1), "latent_dim": 8, "generator_width": 4, "discriminator_width": 4}
 TINY_CYCLEGAN = {
@@ -95,6 +95,23 @@ def test_procedural_faces_are_deterministic_and_the_detector_tells_old_from_youn
 
 
 def test_linear_decay_holds_then_falls_towards_zero() -> None:
-    factors = [decay_factor(epoch, 10, 0.5) for epoch in range(10)]
+    factors = [linear_decay_factor(epoch, 10, 0.5) for epoch in range(10)]
     assert factors[:5] == [1.0] * 5
     assert all(a > b for a, b in itertools.pairwise(factors[4:])) and 0 < factors[-1] < 0.2
+
+
+def test_evaluation_models_never_reseed_the_global_generators(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The scorer and the age regressor train inside a run's evaluation: resetting global seeds there would make
+    everything after them (the next tuning trial, say) depend on the evaluation instead of the run's seed."""
+    import keras
+
+    from keraslab.projects.face_aging.age import train_age_regressor
+    from keraslab.projects.gan_mnist.scorer import train_scorer
+
+    def forbidden(seed: int) -> None:
+        raise AssertionError(f"set_random_seed({seed}) called during evaluation")
+
+    monkeypatch.setattr(keras.utils, "set_random_seed", forbidden)
+    rng = np.random.default_rng(0)
+    train_scorer(rng.integers(0, 255, (16, 28, 28, 1), dtype=np.uint8), rng.integers(0, 10, 16), 10, epochs=1)
+    train_age_regressor(rng.integers(0, 255, (8, 16, 16, 3), dtype=np.uint8), rng.uniform(1, 90, 8), epochs=1)

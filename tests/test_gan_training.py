@@ -19,9 +19,9 @@ from typer.testing import CliRunner
 
 from keraslab import registry
 from keraslab.cli import app
-from keraslab.gan.faces import procedural_face
-from keraslab.serving.wrappers.gan import Sampler
-from keraslab.tasks import gan as gan_task
+from keraslab.projects.face_aging.procedural import procedural_face
+from keraslab.projects.gan_mnist import task as gan_task
+from keraslab.projects.gan_mnist.wrapper import Sampler
 from keraslab.training.trainer import TrackingOptions, train
 
 from conftest import interrupt_at

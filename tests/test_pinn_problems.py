@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from keraslab.config import ConfigError, DataSpec
-from keraslab.pinn import make_problem
-from keraslab.pinn.burgers import cole_hopf
-from keraslab.pinn.sampling import residual_weighted, sample
+from keraslab.projects.pinn.burgers import cole_hopf
+from keraslab.projects.pinn.problems import make_problem
+from keraslab.projects.pinn.sampling import residual_weighted, sample
 
 
 def smooth_burgers(x, t, nu: float, ops=np):
@@ -68,7 +68,7 @@ def test_residual_of_an_exact_solution_vanishes(name: str, options: dict) -> Non
     """The problem's own residual code, on derivatives of a closed-form solution taken by ``jet``."""
     import tensorflow as tf
 
-    from keraslab.pinn.autodiff import jet
+    from keraslab.projects.pinn.autodiff import jet
 
     problem = make_problem(name, options)
     points = sample(np.array(problem.lower), np.array(problem.upper), 200, "uniform", np.random.default_rng(0))
@@ -102,7 +102,7 @@ def test_residual_weighted_points_follow_the_residual() -> None:
 
 
 def test_conditions_and_noise() -> None:
-    from keraslab.data import pinn
+    from keraslab.projects.pinn import data as pinn
 
     spec = DataSpec(dataset="pinn", options={"problem": "burgers_inverse", "points": {"data": 500}, "noise": 0.01})
     splits = pinn.load(spec, None, seed=3)
@@ -123,15 +123,17 @@ def test_conditions_and_noise() -> None:
     ],
 )
 def test_bad_options_are_named(options: dict, words: list[str]) -> None:
-    from keraslab.data import pinn
+    from keraslab import registry
 
-    with pytest.raises(ConfigError) as info:
-        pinn.load(DataSpec(dataset="pinn", options=options), None, seed=0)
+    with pytest.raises(ConfigError) as info:  # when the project file loads, before TensorFlow
+        registry.load_project(
+            {"name": "p", "data": {"dataset": "pinn", "options": options}, "model": {"builder": "pinn_mlp"}}, "p.toml"
+        )
     assert all(word in str(info.value) for word in words), str(info.value)
 
 
 def test_loss_weights_must_name_terms() -> None:
-    from keraslab.pinn.model import weights_of
+    from keraslab.projects.pinn.model import weights_of
 
     assert weights_of(("pde", "initial"), {"initial": 10}) == {"pde": 1.0, "initial": 10.0}
     with pytest.raises(ConfigError, match="pde, initial"):

@@ -7,8 +7,8 @@ import pytest
 
 from keraslab import models, registry
 from keraslab.config import DataSpec
-from keraslab.data import pinn as pinn_data
-from keraslab.tasks import pinn as pinn_task
+from keraslab.projects.pinn import data as pinn_data
+from keraslab.projects.pinn import task as pinn_task
 
 TINY = [
     "data.options.collocation=400",
@@ -28,7 +28,7 @@ def test_heat_trains_end_to_end_and_serves_points(workdir) -> None:
     from keraslab.training.trainer import train
 
     spec = registry.load(
-        "pinn-heat", [*TINY, "training.epochs=3", "model.lbfgs_epochs=1", "model.lbfgs_iterations=100"]
+        "pinn-heat", [*TINY, "training.epochs=3", "training.lbfgs_fraction=0.3", "model.lbfgs_iterations=100"]
     )
     result = train(spec, verbose=0)
 
@@ -70,7 +70,7 @@ def test_inverse_problem_moves_nu_toward_the_truth() -> None:
 def test_float64_model_and_flat_gradient_match_finite_differences() -> None:
     import tensorflow as tf
 
-    from keraslab.pinn.lbfgs import FlatLoss, minimize
+    from keraslab.projects.pinn.lbfgs import FlatLoss, minimize
 
     spec = DataSpec(dataset="pinn", options={"problem": "heat", "collocation": 100, "steps_per_epoch": 5})
     splits = pinn_data.load(spec, None, seed=0)
@@ -96,7 +96,7 @@ def test_float64_model_and_flat_gradient_match_finite_differences() -> None:
 
 @pytest.mark.parametrize("how", ["fresh", "residual"])
 def test_lbfgs_epochs_swap_in_new_collocation_points_without_retracing(how: str) -> None:
-    from keraslab.pinn.callbacks import LbfgsPolish
+    from keraslab.projects.pinn.callbacks import LbfgsPolish
 
     spec = DataSpec(
         dataset="pinn",
@@ -104,13 +104,41 @@ def test_lbfgs_epochs_swap_in_new_collocation_points_without_retracing(how: str)
     )
     splits = pinn_data.load(spec, None, seed=0)
     model = build(splits)
-    polish = LbfgsPolish(pinn_task.batch(splits), 0, 3, pinn_task.lbfgs_resampler(splits, seed=0))
+    polish = LbfgsPolish(pinn_task.batch(splits), 0.99, 3, pinn_task.lbfgs_resampler(splits, seed=0))
     model.fit(dataset(splits), epochs=2, callbacks=[polish], verbose=0)
     points = polish.loss.batch["collocation"].numpy()
     assert points.shape == (64, 2) and not np.allclose(points, splits.x_train)
     assert np.all((points >= [-1, 0]) & (points <= [1, 1]))
     assert polish.loss._value_and_gradient.experimental_get_tracing_count() == 1
     assert polish.done > 0
+
+
+@pytest.mark.parametrize(("epochs", "fraction", "start"), [(23, 0.13, 20), (20, 0.13, 17), (3, 0.13, 2), (4, 0.0, 4)])
+def test_lbfgs_polishes_the_last_fraction_of_the_epochs_fit_runs(epochs: int, fraction: float, start: int) -> None:
+    """The start follows fit's own epochs (``--epochs``, a trial's), at least one epoch when the fraction is > 0."""
+    from keraslab.projects.pinn.callbacks import LbfgsPolish
+
+    polish = LbfgsPolish({}, fraction, 1)
+    polish.set_params({"epochs": epochs, "steps": 1, "verbose": 0})
+    polish.on_train_begin()
+    assert polish.start_epoch == start
+
+
+def test_a_pinn_search_trial_polishes_with_lbfgs(workdir) -> None:
+    """Trials run tuner.epochs, not training.epochs: L-BFGS must still start in their last epoch(s)."""
+    from mlflow import MlflowClient
+
+    from keraslab.tuning.search import SearchOptions, run_search
+    from keraslab.tuning.space import find_search, load_search
+
+    spec = registry.load(
+        "pinn-heat", [*TINY, "training.epochs=30", "training.lbfgs_fraction=0.3", "model.lbfgs_iterations=20"]
+    )
+    search = load_search(find_search(spec, "pinn-burgers"), spec, ["tuner.max_trials=1", "tuner.epochs=2"])
+    result = run_search(spec, search, SearchOptions())
+
+    child = MlflowClient().get_run(result.trials[0]["run_id"])
+    assert child.data.metrics.get("lbfgs_iterations", 0) > 0
 
 
 def test_resampling_draws_new_collocation_points_every_n_steps() -> None:

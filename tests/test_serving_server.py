@@ -11,6 +11,7 @@ import requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from keraslab import processes
 from keraslab.serving import server
 from keraslab.serving.wrappers.classification import png_base64
 from test_serving import digit_seven, log_tiny_mnist_model
@@ -28,10 +29,10 @@ def url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     process = server.start(server.model_uri(run_id), "127.0.0.1", port, tracking, log=root / "server.log")
     address = f"http://127.0.0.1:{port}"
     try:
-        server.wait_ready(address, process, timeout=180)
+        processes.wait_ready(address, process, timeout=180)
         yield address
     finally:
-        server.stop(process)
+        processes.stop(process)
     assert process.returncode is not None  # stopped
 
 

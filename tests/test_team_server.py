@@ -20,7 +20,7 @@ from mlflow import MlflowClient
 from typer.testing import CliRunner
 
 from keraslab.cli import app
-from keraslab.serving.server import stop, wait_ready
+from keraslab.processes import stop, wait_ready
 from keraslab.tuning.tuners import PARENT_TAG, TRIAL_TAG
 
 from conftest import free_port, run_chief_and_two_workers

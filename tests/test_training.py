@@ -11,7 +11,7 @@ import pytest
 from mlflow import MlflowClient
 
 from keraslab import registry
-from keraslab.data import mnist
+from keraslab.projects.mnist import data as mnist
 from keraslab.tracking.runs import FAILURE_TAG, RunTracker, TrainingDiverged
 from keraslab.training.trainer import TrackingOptions, train
 

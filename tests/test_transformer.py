@@ -8,8 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from keraslab import registry
 from keraslab.config import ConfigError, DataSpec
-from keraslab.transformer.decoding import (
+from keraslab.projects.transformer.decoding import (
     Compiled,
     DecodingSettings,
     continue_ids,
@@ -17,7 +18,7 @@ from keraslab.transformer.decoding import (
     log_softmax,
     sample_in_graph,
 )
-from keraslab.transformer.tokenizers import Tokenizer, UnknownSymbols
+from keraslab.projects.transformer.tokenizers import Tokenizer, UnknownSymbols
 
 TEXT = "First Citizen:\nBefore we proceed any further, hear me speak.\n\nAll:\nSpeak, speak.\n"
 SMALL = {"vocab_size": 13, "context": 16, "layers": 2, "heads": 2, "width": 16, "dropout": 0.0}
@@ -51,7 +52,7 @@ def test_unknown_symbols_are_named_or_mapped_to_unk() -> None:
 
 
 def test_sinusoidal_encoding_matches_the_formula() -> None:
-    from keraslab.transformer.layers import sinusoidal_table
+    from keraslab.projects.transformer.layers import sinusoidal_table
 
     table = sinusoidal_table(50, 16)
     for pos in (0, 1, 7, 49):
@@ -148,4 +149,4 @@ def test_text_data_splits_by_position(tmp_path: Path) -> None:
     with pytest.raises(DataUnavailable, match=r"tinyshakespeare/input\.txt"):
         load(DataSpec(dataset="text"), tmp_path / "tinyshakespeare")
     with pytest.raises(ConfigError, match=r"data\.options\.tokeniser"):
-        load(DataSpec(dataset="text", options={"tokeniser": "char"}), tmp_path)
+        registry.load("transformer-lm", ["data.options.tokeniser=char"])

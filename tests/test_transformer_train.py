@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
@@ -20,7 +19,6 @@ TINY = [
     "model.dropout=0.0",
     "model.learning_rate=0.01",
     "model.warmup_steps=10",
-    "model.decay_steps=180",
     "training.steps_per_execution=30",
     "data.options.steps_per_epoch=60",
     "data.validation_split=0.2",
@@ -49,9 +47,8 @@ def test_tiny_model_overfits_and_generates(trained: tuple[str, dict[str, float]]
     assert metrics["test_bits_per_char"] < 0.3 and metrics["test_perplexity"] < 1.25
 
     client = mlflow.MlflowClient()
-    assert len(client.get_metric_history(run_id, "learning_rate")) == 3
-    tokenizer = json.loads(mlflow.artifacts.load_text(f"runs:/{run_id}/tokenizer.json"))
-    assert tokenizer["kind"] == "char" and "q" in tokenizer["tokens"]
+    rates = [m.value for m in client.get_metric_history(run_id, "learning_rate")]
+    assert len(rates) == 3 and rates[0] > rates[1] > rates[2] < 0.25 * 0.01  # the cosine decays over the run
     assert "--- beam ---" in mlflow.artifacts.load_text(f"runs:/{run_id}/samples/final.txt")
     assert mlflow.artifacts.load_text(f"runs:/{run_id}/samples/epoch_003.txt")
 

@@ -10,41 +10,21 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before any TensorFlow impo
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 
 import importlib
-from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from keraslab import registry
 from keraslab.config import ConfigError
+from keraslab.console import console, fail
+from keraslab.options import DataDirOption, SetOption, TrackingUriOption
 
 app = typer.Typer(
     help="Run the projects of a deep-learning course: train, tune, track in MLflow, serve.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-console = Console()
-errors = Console(stderr=True)
-
-SetOption = Annotated[
-    list[str] | None,
-    typer.Option("--set", "-s", help="Override a config value: key.path=value (repeatable)."),
-]
-DataDirOption = Annotated[
-    Path | None,
-    typer.Option("--data-dir", help="Folder with the dataset's official raw files (env: KERASLAB_DATA_DIR)."),
-]
-TrackingUriOption = Annotated[
-    str | None,
-    typer.Option("--tracking-uri", help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI, else ./mlruns)."),
-]
-
-
-def fail(message: str, code: int = 2) -> typer.Exit:
-    errors.print(f"[bold red]error:[/] {message}", highlight=False)
-    return typer.Exit(code)
 
 
 @app.command()
@@ -180,7 +160,7 @@ def ui(
     tracking_uri: TrackingUriOption = None,
 ) -> None:
     """Open the MLflow UI over the same store (one worker, job execution off)."""
-    from keraslab.serving.server import run_foreground
+    from keraslab.processes import run_foreground
     from keraslab.tracking.server import mlflow_server
     from keraslab.tracking.store import tracking_uri as resolve_uri
 
@@ -190,18 +170,7 @@ def ui(
     raise typer.Exit(run_foreground(command, env))
 
 
-#: Modules that add commands: each defines ``register(app: typer.Typer)`` and imports no TensorFlow at import.
-COMMAND_MODULES: list[str] = [
-    "keraslab.tuning.commands",
-    "keraslab.serving.commands",
-    "keraslab.aircalc.commands",
-    "keraslab.transformer.commands",
-    "keraslab.gan.commands",
-    "keraslab.training.cluster",
-    "keraslab.tracking.server",
-]
-
-for module_name in COMMAND_MODULES:
+for module_name in registry.command_modules():  # each defines register(app) and imports no TensorFlow
     importlib.import_module(module_name).register(app)
 
 

@@ -1,14 +1,13 @@
 """Project and search specs: TOML files validated once, with `--set key=value` overrides.
 
-A project is *data + a builder + a task*. The spec is plain data; the builder's own ``Params`` model
-(``keraslab.models.<builder>.Params``) validates the ``[model]`` table, so a typo in any key fails at load
-time with the key, the value and what is allowed — before TensorFlow is even imported.
+A project is *data + a builder + a task*. The spec is plain data; ``keraslab.registry.load_project`` checks
+``[data.options]`` and ``[model]`` against the dataset's ``Options`` and the builder's ``Params``, so a typo in any
+key fails at load time with the key, the value and what is allowed — before TensorFlow is even imported.
 """
 
 from __future__ import annotations
 
 import ast
-import importlib
 import tomllib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -28,7 +27,7 @@ class Strict(BaseModel):
 
 
 class DataSpec(Strict):
-    dataset: str = Field(description="dataset family: a module of keraslab.data")
+    dataset: str = Field(description="a dataset known to the registry")
     validation_split: float = Field(0.1, ge=0.0, lt=1.0, description="fraction of *training* data held out")
     options: dict[str, Any] = Field(default_factory=dict, description="dataset-specific settings")
 
@@ -59,13 +58,19 @@ class TrainingSpec(Strict):
         1, ge=1, description="steps per compiled call in fit (fewer Python round trips; batch callbacks see every Nth)"
     )
     mixed_precision: bool = Field(False, description="mixed_float16 on GPU, mixed_bfloat16 on CPU/TPU")
+    lr_decay_start: float = Field(
+        0.5, ge=0.0, le=1.0, description="fraction of the epochs before the learning rate decays (linear-decay tasks)"
+    )
+    lbfgs_fraction: float = Field(
+        0.0, ge=0.0, lt=1.0, description="fraction of the epochs (at least one if > 0) that polish with L-BFGS"
+    )
     monitor: str = Field("val_loss", description="metric for early stopping and the best checkpoint")
     early_stopping: EarlyStoppingSpec = Field(default_factory=EarlyStoppingSpec)
     reduce_lr: ReduceLrSpec = Field(default_factory=ReduceLrSpec)
 
 
 class ModelSpec(BaseModel):
-    """``builder`` names a module of keraslab.models; every other key is that builder's parameter."""
+    """``builder`` names a builder known to the registry; every other key is that builder's parameter."""
 
     model_config = ConfigDict(extra="allow")
 
@@ -79,30 +84,14 @@ class ModelSpec(BaseModel):
 class ProjectSpec(Strict):
     name: str
     description: str = ""
-    task: str = Field("classification", description="a module of keraslab.tasks")
+    task: str = Field("classification", description="a task known to the registry")
     data: DataSpec
     model: ModelSpec
     training: TrainingSpec = Field(default_factory=TrainingSpec)
 
     def builder_params(self) -> dict[str, Any]:
-        """The model parameters with the builder's defaults filled in, as a plain mapping."""
-        return params_model(self.model.builder).model_validate(self.model.params).model_dump()
-
-
-def params_model(builder: str) -> type[BaseModel]:
-    """The pydantic ``Params`` class of builder ``builder`` (imports no TensorFlow)."""
-    try:
-        module = importlib.import_module(f"keraslab.models.{builder}")
-    except ModuleNotFoundError as exc:
-        raise ConfigError(
-            f"model.builder = {builder!r} is not a known builder; known: {', '.join(known_builders())}"
-        ) from exc
-    return module.Params
-
-
-def known_builders() -> list[str]:
-    models_dir = Path(__file__).parent / "models"
-    return sorted(p.stem for p in models_dir.glob("*.py") if not p.stem.startswith("_"))
+        """The model parameters (the registry filled in the builder's defaults when the file loaded)."""
+        return self.model.params
 
 
 # --------------------------------------------------------------------------- loading and overrides
@@ -168,21 +157,6 @@ def validate(model: type[BaseModel], raw: Mapping[str, Any], source: str, prefix
         return model.model_validate(raw)
     except ValidationError as exc:
         raise ConfigError(f"{source}: invalid configuration\n{format_errors(exc, model, raw, prefix)}") from None
-
-
-def load_project(raw: Mapping[str, Any], source: str) -> ProjectSpec:
-    """Validate a project table, including the ``[model]`` keys against its builder's ``Params``."""
-    spec = validate(ProjectSpec, raw, source)
-    from keraslab.data import known_datasets
-    from keraslab.tasks import known_tasks
-
-    if spec.task not in known_tasks():
-        raise ConfigError(f"{source}: task = {spec.task!r} is not a known task; known: {', '.join(known_tasks())}")
-    if spec.data.dataset not in known_datasets():
-        known = ", ".join(known_datasets())
-        raise ConfigError(f"{source}: data.dataset = {spec.data.dataset!r} is not a known dataset; known: {known}")
-    validate(params_model(spec.model.builder), spec.model.params, source, prefix="model.")
-    return spec
 
 
 def format_errors(exc: ValidationError, model: type[BaseModel], raw: Mapping[str, Any], prefix: str = "") -> str:

@@ -1,15 +1,134 @@
-"""Project names -> specs: reads ``projects/*.toml`` (and ``tuning/*.toml`` for search spaces)."""
+"""The only place that finds projects and their parts.
+
+A project is a TOML file (``projects/<name>.toml``) naming a dataset, a builder and a task. Those names resolve
+here to modules: the core's own (``mlp``/``cnn``/``rnn`` builders, the ``classification`` task and wrapper) and
+those that each course-project package under ``keraslab.projects`` declares in its ``COMPONENTS``. Packages
+outside keraslab join through ``$KERASLAB_PROJECT_PACKAGES`` (comma-separated importable names). The core never
+imports a project package: it asks the registry.
+
+Looking a name up imports only the package's ``__init__`` (no TensorFlow); the named module is imported when it
+is used.
+"""
 
 from __future__ import annotations
 
+import importlib
 import os
-from collections.abc import Iterable
+import pkgutil
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
-from typing import Any
+from types import ModuleType
+from typing import Any, Literal
 
-from keraslab.config import ConfigError, ProjectSpec, apply_overrides, load_project, read_toml
+from pydantic import BaseModel
+
+from keraslab.config import ConfigError, ProjectSpec, apply_overrides, read_toml, validate
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+PACKAGES_ENV = "KERASLAB_PROJECT_PACKAGES"
+DEFAULT_WRAPPER = "keraslab.serving.wrappers.tensors"
+
+Kind = Literal["datasets", "builders", "tasks", "wrappers"]
+
+
+@dataclass(frozen=True)
+class Components:
+    """What a package contributes, by name -> module path.
+
+    - ``datasets``: modules with ``Options`` (pydantic, for ``[data.options]``) and
+      ``load(spec, data_dir, seed) -> Splits``;
+    - ``builders``: modules with ``Params`` (pydantic, for ``[model]``) and ``build(params) -> keras.Model``;
+    - ``tasks``: modules with ``datasets``, ``callbacks`` and ``evaluate`` (see ``keraslab.tasks``);
+    - ``wrappers``: per task, modules with ``wrapper(spec, splits, model)`` (see ``keraslab.serving.wrappers``);
+    - ``commands``: modules with ``register(app)`` adding CLI commands (they import no TensorFlow at import).
+    """
+
+    datasets: Mapping[str, str] = field(default_factory=dict)
+    builders: Mapping[str, str] = field(default_factory=dict)
+    tasks: Mapping[str, str] = field(default_factory=dict)
+    wrappers: Mapping[str, str] = field(default_factory=dict)
+    commands: tuple[str, ...] = ()
+
+
+CORE = Components(
+    builders={name: f"keraslab.models.{name}" for name in ("mlp", "cnn", "rnn")},
+    tasks={"classification": "keraslab.tasks.classification"},
+    wrappers={"classification": "keraslab.serving.wrappers.classification"},
+    commands=(
+        "keraslab.tuning.commands",
+        "keraslab.serving.commands",
+        "keraslab.training.cluster",
+        "keraslab.tracking.server",
+    ),
+)
+
+
+def project_packages() -> list[str]:
+    """The course-project packages: every package under ``keraslab.projects``, then ``$KERASLAB_PROJECT_PACKAGES``."""
+    import keraslab.projects
+
+    found = [f"keraslab.projects.{m.name}" for m in pkgutil.iter_modules(keraslab.projects.__path__) if m.ispkg]
+    extra = [name.strip() for name in os.environ.get(PACKAGES_ENV, "").split(",") if name.strip()]
+    return sorted(found) + extra
+
+
+@cache
+def _components(packages: tuple[str, ...]) -> dict[str, Any]:
+    merged: dict[str, Any] = {kind: dict(getattr(CORE, kind)) for kind in ("datasets", "builders", "tasks", "wrappers")}
+    merged["commands"] = list(CORE.commands)
+    for package in packages:
+        contributed = getattr(importlib.import_module(package), "COMPONENTS", None)
+        if not isinstance(contributed, Components):
+            raise ConfigError(f"project package {package} has no COMPONENTS = keraslab.registry.Components(...)")
+        for kind in ("datasets", "builders", "tasks", "wrappers"):
+            for name, module in getattr(contributed, kind).items():
+                if name in merged[kind] and merged[kind][name] != module:
+                    raise ConfigError(f"{kind[:-1]} {name!r} is declared twice: {merged[kind][name]} and {module}")
+                merged[kind][name] = module
+        merged["commands"] += list(contributed.commands)
+    return merged
+
+
+def components() -> dict[str, Any]:
+    """Every known component: kind -> name -> module path, and ``commands`` -> module paths."""
+    return _components(tuple(project_packages()))
+
+
+def known(kind: Kind) -> list[str]:
+    return sorted(components()[kind])
+
+
+def module(kind: Kind, name: str) -> ModuleType:
+    """The module implementing component ``name`` of ``kind`` (a wrapper falls back to the tensors wrapper)."""
+    table = components()[kind]
+    if name not in table:
+        if kind == "wrappers":
+            return importlib.import_module(DEFAULT_WRAPPER)
+        raise ConfigError(f"{kind[:-1]} {name!r} is not known; known: {', '.join(known(kind))}")
+    return importlib.import_module(table[name])
+
+
+def command_modules() -> list[str]:
+    return list(components()["commands"])
+
+
+def params_model(builder: str) -> type[BaseModel]:
+    """The pydantic ``Params`` of builder ``builder`` (imports no TensorFlow)."""
+    if builder not in components()["builders"]:
+        raise ConfigError(f"model.builder = {builder!r} is not a known builder; known: {', '.join(known('builders'))}")
+    return module("builders", builder).Params
+
+
+def options_model(dataset: str) -> type[BaseModel]:
+    """The pydantic ``Options`` of dataset ``dataset`` (imports no TensorFlow)."""
+    if dataset not in components()["datasets"]:
+        raise ConfigError(f"data.dataset = {dataset!r} is not a known dataset; known: {', '.join(known('datasets'))}")
+    return module("datasets", dataset).Options
+
+
+# --------------------------------------------------------------------------- project files
 
 
 def search_dirs(kind: str) -> list[Path]:
@@ -52,11 +171,27 @@ def find(name: str, kind: str = "projects") -> Path:
     try:
         return files[normalise(name)]
     except KeyError:
-        known = ", ".join(p.stem.replace("_", "-") for p in files.values()) or "(none found)"
+        known_names = ", ".join(p.stem.replace("_", "-") for p in files.values()) or "(none found)"
         where = ", ".join(str(d) for d in search_dirs(kind)) or f"no {kind}/ folder found"
         raise ConfigError(
-            f"unknown {kind[:-1] if kind == 'projects' else kind} {name!r}; known: {known} (searched {where})"
+            f"unknown {kind[:-1] if kind == 'projects' else kind} {name!r}; known: {known_names} (searched {where})"
         ) from None
+
+
+def load_project(raw: Mapping[str, Any], source: str) -> ProjectSpec:
+    """Validate a project table once, completely: the spec, its task, and ``[data.options]`` and ``[model]``
+    against the dataset's ``Options`` and the builder's ``Params``. The returned spec holds every default."""
+    spec = validate(ProjectSpec, raw, source)
+    if spec.task not in components()["tasks"]:
+        raise ConfigError(f"{source}: task = {spec.task!r} is not a known task; known: {', '.join(known('tasks'))}")
+    try:
+        options = validate(options_model(spec.data.dataset), spec.data.options, source, prefix="data.options.")
+        params = validate(params_model(spec.model.builder), spec.model.params, source, prefix="model.")
+    except ConfigError as exc:
+        raise ConfigError(str(exc) if str(exc).startswith(source) else f"{source}: {exc}") from None
+    spec.data.options = options.model_dump()
+    spec.model = type(spec.model)(builder=spec.model.builder, **params.model_dump())
+    return spec
 
 
 def load_raw(name: str, overrides: Iterable[str] = ()) -> tuple[dict[str, Any], Path]:

@@ -1,4 +1,5 @@
-"""Datasets: one module per family, each exposing ``load(spec, data_dir, seed) -> Splits``.
+"""Generic data mechanics. A dataset is a module a project registers, exposing ``Options`` (its
+``[data.options]``) and ``load(spec, data_dir, seed) -> Splits``.
 
 A family reads a local copy of the dataset's official raw files when ``data_dir`` (``--data-dir`` or
 ``$KERASLAB_DATA_DIR``) is given, and otherwise goes through ``tensorflow-datasets``; without network and
@@ -7,7 +8,6 @@ without local files it fails in seconds naming the files it wants.
 
 from __future__ import annotations
 
-import importlib
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -17,7 +17,7 @@ from keraslab.data.splits import DataInfo, DataUnavailable, Splits
 if TYPE_CHECKING:
     from keraslab.config import DataSpec
 
-__all__ = ["DataInfo", "DataUnavailable", "Splits", "known_datasets", "load", "resolve_data_dir"]
+__all__ = ["DataInfo", "DataUnavailable", "Splits", "load", "resolve_data_dir"]
 
 
 def resolve_data_dir(data_dir: str | Path | None) -> Path | None:
@@ -31,20 +31,8 @@ def resolve_data_dir(data_dir: str | Path | None) -> Path | None:
     return path
 
 
-#: Modules of this package that are machinery, not dataset families.
-MACHINERY = {"splits", "pipeline", "remote"}
-
-
-def known_datasets() -> list[str]:
-    """The dataset families: modules of ``keraslab.data`` (private ``_*`` helpers and machinery excluded)."""
-    return sorted(
-        p.stem for p in Path(__file__).parent.glob("*.py") if not p.stem.startswith("_") and p.stem not in MACHINERY
-    )
-
-
 def load(spec: DataSpec, data_dir: str | Path | None = None, seed: int = 0) -> Splits:
-    """Load dataset ``spec.dataset`` as unbatched train/validation/test splits."""
-    if spec.dataset not in known_datasets():
-        raise DataUnavailable(f"data.dataset = {spec.dataset!r} is not a known dataset; known: {known_datasets()}")
-    family = importlib.import_module(f"keraslab.data.{spec.dataset}")
-    return family.load(spec, resolve_data_dir(data_dir), seed)
+    """Load dataset ``spec.dataset`` (a name the registry knows) as unbatched train/validation/test splits."""
+    from keraslab import registry
+
+    return registry.module("datasets", spec.dataset).load(spec, resolve_data_dir(data_dir), seed)

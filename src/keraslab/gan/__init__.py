@@ -1,2 +1,3 @@
-"""GANs of the course: the basic GAN on MNIST (DCGAN, k discriminator steps per generator step) and the
-photo-aging CycleGAN (young <-> old), with procedural faces, face crop/paste and the metrics that judge them."""
+"""What the course's two GANs share: image helpers, Fréchet distance and inception score, and the replica-mean
+loss reduction used under distribution strategies. The GANs themselves live in ``keraslab.projects.gan_mnist``
+and ``keraslab.projects.face_aging``."""

@@ -1,4 +1,5 @@
-"""One module per model family: ``Params`` (pydantic, no TensorFlow) and ``build(params) -> keras.Model``.
+"""Builders shared by several projects (``mlp``, ``cnn``, ``rnn``); a project's own builders live in its package.
+Each is a module with ``Params`` (pydantic, no TensorFlow) and ``build(params) -> keras.Model``.
 
 ``build`` is the single definition of a network: ``train`` calls it with a project's defaults, the tuner's
 HyperModel with sampled values, and ``serve`` loads what it produced.
@@ -6,7 +7,6 @@ HyperModel with sampled values, and ``serve`` loads what it produced.
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -16,5 +16,7 @@ if TYPE_CHECKING:
 
 def build(builder: str, params: Mapping[str, Any]) -> keras.Model:
     """Validate ``params`` with builder ``builder``'s ``Params`` and build the compiled model."""
-    module = importlib.import_module(f"keraslab.models.{builder}")
+    from keraslab import registry
+
+    module = registry.module("builders", builder)
     return module.build(module.Params.model_validate(dict(params)).model_dump())

@@ -7,18 +7,9 @@ from typing import Annotated, Any, Literal
 
 import typer
 
+from keraslab.options import ModelArgument, TrackingUriOption
 from keraslab.serving.server import ModelNotFound, model_uri
 
-ModelArgument = Annotated[
-    str,
-    typer.Argument(
-        help="A run id, runs:/RUN/model, models:/NAME/VERSION, models:/NAME@ALIAS, a logged model id (m-…) "
-        "or a model folder."
-    ),
-]
-TrackingUri = Annotated[
-    str | None, typer.Option("--tracking-uri", help="MLflow tracking URI [default: $MLFLOW_TRACKING_URI or ./mlruns].")
-]
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg"}
 
 
@@ -29,7 +20,7 @@ def register(app: typer.Typer) -> None:
 
 
 def _resolve(model: str, tracking: str | None) -> tuple[str, str]:
-    from keraslab.cli import fail
+    from keraslab.console import fail
     from keraslab.tracking.store import tracking_uri
 
     try:
@@ -43,11 +34,12 @@ def serve(
     host: Annotated[str, typer.Option(help="Interface to bind (keep 127.0.0.1 unless you mean it).")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 5001,
     workers: Annotated[int, typer.Option(help="uvicorn worker processes.")] = 1,
-    tracking_uri: TrackingUri = None,
+    tracking_uri: TrackingUriOption = None,
 ) -> None:
     """Serve a logged model with MLflow's scoring server (local environment): POST JSON to /invocations."""
-    from keraslab.cli import console
-    from keraslab.serving.server import run_foreground, serve_command, server_env
+    from keraslab.console import console
+    from keraslab.processes import run_foreground, server_env
+    from keraslab.serving.server import serve_command
 
     uri, tracking = _resolve(model, tracking_uri)
     env = server_env(tracking)
@@ -58,7 +50,7 @@ def serve(
 def predict(
     model: ModelArgument,
     files: Annotated[list[Path], typer.Argument(help="PNG/JPEG images or .npy arrays (one item or a batch).")],
-    tracking_uri: TrackingUri = None,
+    tracking_uri: TrackingUriOption = None,
 ) -> None:
     """Predict offline with the served model (same pre/post-processing as `serve`) and print a table."""
     import mlflow
@@ -66,7 +58,7 @@ def predict(
     from mlflow.exceptions import MlflowException
     from rich.table import Table
 
-    from keraslab.cli import console, fail
+    from keraslab.console import console, fail
 
     uri, tracking = _resolve(model, tracking_uri)
     mlflow.set_tracking_uri(tracking)
@@ -95,7 +87,7 @@ def _rows(path: Path) -> list[dict[str, Any]]:
 
     import numpy as np
 
-    from keraslab.cli import fail
+    from keraslab.console import fail
 
     if not path.is_file():
         raise fail(f"{path}: file not found")
@@ -124,12 +116,12 @@ def export(
     model: ModelArgument,
     directory: Annotated[Path, typer.Argument(help="Output folder (must not exist yet).")],
     format_: Annotated[Literal["saved_model"], typer.Option("--format", help="Export format.")] = "saved_model",
-    tracking_uri: TrackingUri = None,
+    tracking_uri: TrackingUriOption = None,
 ) -> None:
     """Export the model's network as a TF SavedModel (signature serving_default) for TF Serving, verified."""
     import mlflow
 
-    from keraslab.cli import console, fail
+    from keraslab.console import console, fail
     from keraslab.serving.export import SIGNATURE, export_saved_model
 
     uri, tracking = _resolve(model, tracking_uri)

@@ -1,4 +1,5 @@
-"""Tasks: what a project *does* with its data and model, one module per task.
+"""Tasks: what a project *does* with its data and model, one module per task (the core has ``classification``;
+projects register their own).
 
 A task module defines:
 
@@ -12,9 +13,7 @@ The trainer (``keraslab.training.trainer``) is the same for every task.
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass, field
-from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
@@ -32,10 +31,8 @@ class Evaluation:
     example: tuple[Any, Any] | None = None
 
 
-def known_tasks() -> list[str]:
-    return sorted(p.stem for p in Path(__file__).parent.glob("*.py") if not p.stem.startswith("_"))
-
-
 def get(name: str) -> ModuleType:
-    """The module of task ``name``."""
-    return importlib.import_module(f"keraslab.tasks.{name}")
+    """The module of task ``name`` (a name the registry knows)."""
+    from keraslab import registry
+
+    return registry.module("tasks", name)

@@ -23,7 +23,7 @@ class ServerError(ValueError):
 def mlflow_server(backend_uri: str, host: str, port: int, *options: str) -> tuple[list[str], dict[str, str]]:
     """The ``mlflow server`` command line and environment, light settings: one worker, job execution off. The
     backend URI goes in the environment, so that a database password stays out of ``ps``."""
-    from keraslab.serving.server import server_env
+    from keraslab.processes import server_env
 
     env = {**server_env(backend_uri), "MLFLOW_BACKEND_STORE_URI": backend_uri}
     env["MLFLOW_SERVER_ENABLE_JOB_EXECUTION"] = "false"
@@ -120,8 +120,8 @@ def server(
     ] = None,
 ) -> None:
     """Run a shared MLflow tracking server: every trainer, tuner and worker sets MLFLOW_TRACKING_URI to its URL."""
-    from keraslab.cli import console, fail
-    from keraslab.serving.server import run_foreground
+    from keraslab.console import console, fail
+    from keraslab.processes import run_foreground
 
     try:
         check_port(host, port)

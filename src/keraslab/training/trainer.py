@@ -14,10 +14,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from keraslab import data as datasets
-from keraslab.config import ProjectSpec, flatten, to_toml
+from keraslab.config import ProjectSpec
 from keraslab.registry import REPO_ROOT
 from keraslab.tracking.runs import RunTracker, TrainingDiverged
 from keraslab.tracking.store import store_dir, tracking_uri
+from keraslab.training.session import RunSession
 
 if TYPE_CHECKING:
     import keras
@@ -80,7 +81,7 @@ def train(
 
     import keras
 
-    from keraslab import models, serving, tasks
+    from keraslab import models, tasks
     from keraslab.training.callbacks import best_weights_path, first_non_finite, standard_callbacks
 
     strategy, strategy_name = select(training.strategy, training.devices)  # first: multiworker needs a fresh TF
@@ -102,14 +103,18 @@ def train(
     train_ds, val_ds, test_ds = task.datasets(splits, spec, global_batch)
 
     tags = run_tags(spec, strategy_name, replicas, splits.info.source)
+    session = RunSession(tracker, spec, splits)
     with (
-        tracker.start(run_name=spec.name, tags=tags, resume_key=key, resumable=resumable),
         precision(training.mixed_precision) as policy,
+        session.open(
+            run_name=spec.name,
+            tags=tags,
+            key=key,
+            resumable=resumable,
+            config=config,
+            params={"training.global_batch_size": global_batch, "replicas": replicas, "dtype_policy": policy},
+        ),
     ):
-        run_params = {"training.global_batch_size": global_batch, "replicas": replicas, "dtype_policy": policy}
-        tracker.log_params({**flatten(config), **run_params})
-        tracker.log_text(to_toml(config), "config.toml")
-
         with strategy.scope():
             model = apply_execution_options(models.build(spec.model.builder, params), training)
         best_so_far = best_value(tracker.metric_history([training.monitor]).get(training.monitor), training.monitor)
@@ -154,18 +159,12 @@ def train(
         if best_weights_path(own_dir).exists():
             model.load_weights(best_weights_path(own_dir))
 
-        evaluation = task.evaluate(model, test_ds, splits)
-        tracker.log_metrics(evaluation.metrics)
-        for name, figure in evaluation.figures.items():
-            tracker.log_figure(figure, name)
-        for name, text in evaluation.texts.items():
-            tracker.log_text(text, name)
         curves = tracker.metric_history(sorted(history))
         if curves:
             from keraslab.tracking.plots import learning_curves
 
             tracker.log_figure(learning_curves(curves), "learning_curves.png")
-        model_uri = serving.log_model(tracker, spec, splits, model, tracking.register, evaluation.example)
+        evaluation, model_uri = session.finish(model, test_ds, tracking.register)
 
     return TrainResult(
         run_id=tracker.run_id,

@@ -9,8 +9,9 @@ import typer
 from rich.table import Table
 
 from keraslab import registry
-from keraslab.cli import DataDirOption, SetOption, TrackingUriOption, console, fail
 from keraslab.config import ConfigError
+from keraslab.console import console, fail
+from keraslab.options import DataDirOption, SetOption, TrackingUriOption
 
 SEARCH_KEYS = ("tuner.", "space.")
 

@@ -21,6 +21,7 @@ from keraslab import data as datasets
 from keraslab.config import ConfigError, ProjectSpec, flatten, to_toml
 from keraslab.tracking.runs import RESUME_KEY_TAG, RunTracker, find_resumable
 from keraslab.tracking.store import ensure_experiment, store_dir, tracking_uri
+from keraslab.training.session import RunSession
 from keraslab.training.trainer import resolved_config, resume_key, run_tags
 
 if TYPE_CHECKING:
@@ -79,7 +80,7 @@ def run_search(spec: ProjectSpec, search: SearchSpec, options: SearchOptions | N
 
     import keras
 
-    from keraslab import serving, tasks
+    from keraslab import tasks
     from keraslab.tuning.hypermodel import ProjectHyperModel
     from keraslab.tuning.tuners import TrackingContext, make_tuner, planned_trials
 
@@ -131,29 +132,29 @@ def run_search(spec: ProjectSpec, search: SearchSpec, options: SearchOptions | N
         raise SearchComplete(f"this search already finished (run {finished}); --overwrite starts it again")
     if options.overwrite:
         retire_unfinished(uri, experiment_id, key)
-    tracker = RunTracker(uri, experiment)
+    session = RunSession(RunTracker(uri, experiment), spec, splits)
     tags = {
         **run_tags(spec, "default", 1, splits.info.source),
         "keraslab.kind": "search",
         "keraslab.tuner": search.tuner.kind,
         "keraslab.distributed": str(me == "chief").lower(),
     }
-    with tracker.start(run_name=f"tune-{spec.name}", tags=tags, resume_key=key, resumable=resumable):
-        tracker.log_params({**flatten(config), **flatten(search.to_table())})
-        tracker.log_text(to_toml(config), "config.toml")
-        tracker.log_text(to_toml(search.to_table()), "search.toml")
+    with session.open(
+        run_name=f"tune-{spec.name}",
+        tags=tags,
+        key=key,
+        resumable=resumable,
+        config=config,
+        params=flatten(search.to_table()),
+        texts={"search.toml": to_toml(search.to_table())},
+    ) as tracker:
         attach(experiment_id, tracker.run_id)
         tuner.search(train_ds, **fit_kwargs)
         result = SearchResult(me, tracker.run_id)
         result.trials = trials_table(tuner, uri, experiment_id, tracker.run_id)
         log_summary(tracker, tuner, search, result)
-        model = tuner.get_best_models(1)[0]
-        evaluation = task.evaluate(model, test_ds, splits)
-        tracker.log_metrics(evaluation.metrics)
-        for name, figure in evaluation.figures.items():
-            tracker.log_figure(figure, name)
+        evaluation, result.model_uri = session.finish(tuner.get_best_models(1)[0], test_ds, options.register)
         result.test_metrics = evaluation.metrics
-        result.model_uri = serving.log_model(tracker, spec, splits, model, options.register, evaluation.example)
     result.wall_seconds = time.perf_counter() - started
     return result
 

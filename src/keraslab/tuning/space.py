@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from pydantic import Field, ValidationError, model_validator
 
 from keraslab import registry
-from keraslab.config import ConfigError, ProjectSpec, Strict, apply_overrides, params_model, read_toml, validate
+from keraslab.config import ConfigError, ProjectSpec, Strict, apply_overrides, read_toml, validate
 
 if TYPE_CHECKING:
     import keras_tuner
@@ -159,7 +159,7 @@ def find_search(project: ProjectSpec, space: str | None) -> Path:
 
 def check_space(spec: SearchSpec, project: ProjectSpec, source: str, data_params: Mapping[str, Any]) -> None:
     """Every searched key is a builder parameter and every value it can take is one the builder accepts."""
-    model = params_model(project.model.builder)
+    model = registry.params_model(project.model.builder)
     unknown = sorted(set(spec.space) - set(model.model_fields))
     if unknown:
         raise ConfigError(

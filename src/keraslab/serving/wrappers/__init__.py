@@ -1,4 +1,4 @@
-"""Task wrappers: ``keraslab.serving.wrappers.<task>`` says how a model of that task is served.
+"""Task wrappers: the module the registry names for a task says how a model of that task is served.
 
 A wrapper module defines ``wrapper(spec, splits, model) -> keraslab.serving.pyfunc.Wrapper``: the
 ``KerasPyfunc`` subclass instance with the task's pre- and post-processing, the MLflow signature and an input
@@ -8,17 +8,11 @@ arrays of the model's input shape in, raw outputs out.
 
 from __future__ import annotations
 
-import importlib
 from types import ModuleType
-
-DEFAULT = "tensors"
 
 
 def get(task: str) -> ModuleType:
-    """The wrapper module of ``task``, or the default one."""
-    try:
-        return importlib.import_module(f"{__name__}.{task}")
-    except ModuleNotFoundError as exc:
-        if exc.name != f"{__name__}.{task}":
-            raise
-        return importlib.import_module(f"{__name__}.{DEFAULT}")
+    """The wrapper module of ``task``, or the default one (``tensors``)."""
+    from keraslab import registry
+
+    return registry.module("wrappers", task)

@@ -1,0 +1,80 @@
+"""Child processes and signals: the environment servers need, waiting for one to answer, stopping a whole process
+group, and SIGTERM as Ctrl-C so that runs and servers end cleanly."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+
+def server_env(tracking_uri: str) -> dict[str, str]:
+    """This process's environment with the venv's ``bin`` first on PATH (the server starts ``uvicorn``)."""
+    env = {**os.environ, "MLFLOW_TRACKING_URI": tracking_uri}
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    return env
+
+
+def wait_ready(url: str, process: subprocess.Popen, timeout: float = 120.0, path: str = "/ping") -> None:
+    """Poll ``url + path`` (the scoring server's ``/ping``, the tracking server's ``/health``) until the server
+    answers; fail if it exits or ``timeout`` passes."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the server exited with code {process.returncode} before answering")
+        try:
+            with urllib.request.urlopen(f"{url}{path}", timeout=2) as answer:
+                if answer.status == 200:
+                    return
+        except (urllib.error.URLError, OSError):
+            time.sleep(0.5)
+    raise TimeoutError(f"the server did not answer {url}{path} within {timeout:.0f} s")
+
+
+def stop(process: subprocess.Popen) -> None:
+    """Terminate the server's whole process group (MLflow's CLI, uvicorn and its workers) and wait for it."""
+    for sig, wait in ((signal.SIGTERM, 20), (signal.SIGKILL, 10)):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, sig)
+        try:
+            process.wait(timeout=wait)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+def run_foreground(command: list[str], env: dict[str, str]) -> int:
+    """Run a server until it exits, or until Ctrl-C/SIGTERM stops it and everything it started."""
+    process = subprocess.Popen(command, env=env, start_new_session=True)
+    try:
+        with sigterm_as_interrupt():
+            return process.wait()
+    except KeyboardInterrupt:
+        stop(process)
+        return 0
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """Turn SIGTERM into KeyboardInterrupt (in the main thread) so a terminated run ends KILLED."""
+
+    def handler(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)

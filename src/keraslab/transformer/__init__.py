@@ -1,1 +1,0 @@
-"""The transformer language model project: tokenizers, KV-cached decoding, the ``generate`` command."""
