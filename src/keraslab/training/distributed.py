@@ -46,6 +46,8 @@ def fit(
         return ds.shard(ctx.num_input_pipelines, ctx.input_pipeline_id) if ctx.num_input_pipelines > 1 else ds
 
     train_ds, val_ds = datasets(global_batch // strategy.num_replicas_in_sync)
+    # Private Keras API, as fit itself builds (this loop exists because of keras-team/keras#20585);
+    # tests/test_upstream_private_apis.py fails loudly if it moves.
     with strategy.scope():  # the variables of model, metrics and optimizer, as fit creates them
         model._symbolic_build(data_batch=train_ds.element_spec)
     dist_train = strategy.distribute_datasets_from_function(lambda ctx: shard(ctx, 0))

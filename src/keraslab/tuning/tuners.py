@@ -272,6 +272,8 @@ def planned_trials(tuner: TrackedTuner) -> int | None:
     """How many trials the search will run: max_trials, or Hyperband's schedule (capped by max_trials)."""
     oracle = getattr(tuner.oracle, "_oracle", tuner.oracle)  # a distributed worker's OracleClient wraps its own
     if isinstance(oracle, keras_tuner.oracles.HyperbandOracle):
+        # Private KT API: Hyperband has no public trial count since keras-team/keras-tuner#171 dropped max_trials
+        # (see #212, #1037); tests/test_upstream_private_apis.py fails loudly if these helpers change.
         per_iteration = sum(
             oracle._get_size(bracket, round_num)  # KT's own schedule arithmetic
             for bracket in range(oracle._get_num_brackets())
@@ -296,6 +298,8 @@ def released_custom_gradients() -> Iterator[None]:
     """
     from tensorflow.python.framework import ops
 
+    # Private TF API: the leak is tensorflow/tensorflow#97697 (also #80895); there is no public way to drop the
+    # entries. tests/test_upstream_private_apis.py fails loudly if TensorFlow moves the registry.
     registry = ops._gradient_registry._registry
     before = set(registry)
     try:
