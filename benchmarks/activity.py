@@ -5,7 +5,7 @@ Each variant is the ``activity-rnn`` project with a few ``--set`` overrides, tra
 accuracy >= 97.5 % (at most 1 error in 40), UCI HAR >= 93 % (anchor: 91.65 % for a 2-layer LSTM in
 guillaume-chevalier/LSTM-Human-Activity-Recognition).
 
-    python benchmarks/activity.py --data-dir /work/shared/data [--seeds 3] [--datasets basicmotions uci_har]
+    python benchmarks/activity.py --data-dir ../shared/data [--seeds 3] [--datasets basicmotions uci_har]
 """
 
 from __future__ import annotations
@@ -106,7 +106,7 @@ def main() -> None:
             "# Activity RNN benchmark",
             f"`python benchmarks/activity.py --data-dir {args.data_dir} --seeds {args.seeds}` — "
             f"{args.seeds} seeds per variant, medians; total {time.perf_counter() - started:.0f} s on a shared "
-            "2-core CPU (other agents were running: times are indicative, compare ratios). Every variant is the "
+            "2-core CPU (other jobs were running: times are indicative, compare ratios). Every variant is the "
             "`activity-rnn` project with `--set` overrides, trained by the same trainer as `keraslab train`.",
             *sections,
         ]

@@ -2,7 +2,7 @@
 (fit), two logical CPU replicas (MirroredStrategy, fit), two local workers (MultiWorkerMirroredStrategy, the
 custom loop), and the custom loop against fit on one device.
 
-    python benchmarks/distribution.py --data-dir /work/shared/data [--epochs 3] [--repeats 2]
+    python benchmarks/distribution.py --data-dir ../shared/data [--epochs 3] [--repeats 2]
 
 Every measurement is its own process (fresh TensorFlow, tracking off); repeats are interleaved and the table
 reports medians. Results go to ``benchmarks/results/distribution.md``.
@@ -136,8 +136,8 @@ def main() -> None:
     print(table)
     RESULTS.write_text(
         "# Distribution benchmark\n\n"
-        "`python benchmarks/distribution.py --data-dir /work/shared/data` (run once under the shared benchmark "
-        "lock). The machine has 2 CPU cores shared with other agents: two replicas or two workers on it compete "
+        "`python benchmarks/distribution.py --data-dir ../shared/data` (run once under the shared benchmark "
+        "lock). The machine has 2 CPU cores, and other jobs were running: two replicas or two workers on it compete "
         "for the same 2 cores, so they cannot beat one replica here; these numbers show the overhead of each path, "
         "not the scaling on real hardware. Samples/s include the first epoch's tracing.\n\n" + table + "\n"
     )

@@ -5,7 +5,7 @@ per-epoch ``rel_l2`` (against the Cole–Hopf reference) and ``elapsed_s`` are r
 
     python benchmarks/pinn.py                    # project defaults, both problems
     python benchmarks/pinn.py --only inverse     # one problem: rewrites only its section of the results
-    python benchmarks/pinn.py --deepxde-python /work/deepxde-venv/bin/python   # + DeepXDE side by side
+    python benchmarks/pinn.py --deepxde-python PATH/TO/deepxde-venv/bin/python   # + DeepXDE side by side
 
 With ``--deepxde-python`` DeepXDE's own Burgers example (``benchmarks/pinn_deepxde.py``, its documented settings,
 TensorFlow backend) runs in that interpreter's environment after ours, on the same reference grid with the same
@@ -156,7 +156,7 @@ def machine(load_before: tuple, load_after: tuple) -> str:
 
     return (
         f"Machine: {os.cpu_count()} CPU cores ({platform.processor() or platform.machine()}), TensorFlow "
-        f"{tf.__version__}, shared with other agents while measured: load average {load_before[0]:.1f} before, "
+        f"{tf.__version__}, while other jobs were running: load average {load_before[0]:.1f} before, "
         f"{load_after[0]:.1f} after (1-minute). Times are wall-clock of one run each, so contention inflates them."
     )
 
@@ -215,7 +215,7 @@ def forward_section(forward: dict, deepxde: dict | None, load_before: tuple, loa
         ]
     else:
         lines += ["", "DeepXDE was not run side by side (no `--deepxde-python`); its row is the issue's measurement."]
-    command = "python benchmarks/pinn.py --only forward --deepxde-python /work/deepxde-venv/bin/python"
+    command = "python benchmarks/pinn.py --only forward --deepxde-python PATH/TO/deepxde-venv/bin/python"
     return [*lines, "", f"Reproduce: `{command}`."]
 
 

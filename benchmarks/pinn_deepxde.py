@@ -6,7 +6,7 @@ The error is measured on the reference grid that ``benchmarks/pinn.py`` passes i
 both rows use the same data and the same relative L2. After each phase one JSON line (phase, elapsed seconds,
 relative L2, iterations) is appended to ``--out``, so a run cut off by the wall budget still reports its Adam phase.
 
-    DDE_BACKEND=tensorflow /work/deepxde-venv/bin/python benchmarks/pinn_deepxde.py --reference ref.npz --out out.jsonl
+    DDE_BACKEND=tensorflow $DEEPXDE_PYTHON benchmarks/pinn_deepxde.py --reference ref.npz --out out.jsonl
 """
 
 from __future__ import annotations

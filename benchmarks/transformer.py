@@ -11,9 +11,9 @@ Sections (``--only`` picks some; each rewrites its own part of the results file 
 
 "Held-out" is the last 10% of ``input.txt`` (our validation + test halves), the split nanoGPT validates on.
 Training time excludes the held-out evaluations. The anchor was measured on this machine; the CPU is shared
-with other agents while this runs, so timings are noisy.
+with other jobs while this runs, so timings are noisy.
 
-    python benchmarks/transformer.py --data-dir /work/shared/data [--only kv nano defaults] [--nano-minutes 5]
+    python benchmarks/transformer.py --data-dir ../shared/data [--only kv nano defaults] [--nano-minutes 5]
 """
 
 from __future__ import annotations
@@ -57,8 +57,8 @@ ANCHOR_SAMPLER = 340.0
 RESULTS = Path(__file__).parent / "results" / "transformer.md"
 SECTIONS = ("kv", "nano", "defaults")
 MACHINE = (
-    "Machine: 2 CPU cores **shared with ~7 other agents while measuring** (run under the shared benchmark lock, so "
-    "no other benchmark ran, but tests and trainings of other agents did), so times are noisy; the nanoGPT anchor "
+    "Machine: 2 CPU cores **while other jobs were running** (run under the shared benchmark lock, so "
+    "no other benchmark ran, but other jobs' tests and trainings did), so times are noisy; the nanoGPT anchor "
     "was measured on the same machine. Held-out = the last 10% of input.txt (nanoGPT's validation split), loss in "
     "nats per character; training time excludes the held-out evaluations and includes tracing/compilation."
 )

@@ -188,7 +188,7 @@ def main() -> None:
             f"--max-trials {args.max_trials} --retrain-epochs {args.retrain_epochs} --dist-trials {args.dist_trials}` "
             f"— total {(time.perf_counter() - started) / 60:.1f} min.",
             "",
-            f"Machine: {os.cpu_count()} CPU cores, no GPU, **shared with other agents while measuring** "
+            f"Machine: {os.cpu_count()} CPU cores, no GPU, while other jobs were running "
             f"(load average {os.getloadavg()[0]:.1f} at the end): wall times are inflated and noisy; the overhead and "
             "memory figures are per trial, the speed-up compares runs made minutes apart.",
             "",
