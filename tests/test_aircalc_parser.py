@@ -31,6 +31,11 @@ from keraslab.projects.aircalc.parser import ExpressionError, calculate, format_
         ("1÷3×3", 1),
         ("007", 7),
         ("2 * 3 − 1", 5),
+        ("2·3", 6),  # the multiplication dot
+        ("2·.5", 1),  # a dot at mid-height, then a decimal point
+        ("2.3", Fraction(23, 10)),
+        ("1+2·3", 7),  # · binds like ×
+        (".5+1", Fraction(3, 2)),
     ],
 )
 def test_precedence_unary_minus_decimals_are_exact(text: str, value: Fraction) -> None:
@@ -52,7 +57,8 @@ def test_values_print_exactly() -> None:
         ("(1+2", "expected ')'", 4),
         ("1+2)", "unexpected symbol", 3),
         ("1.2.3", "unexpected symbol", 3),
-        (".5", "must start with a digit", 0),
+        (".", "expected a digit after the decimal point", 1),
+        ("2··3", "expected a number", 2),
         ("3.", "expected a digit after the decimal point", 2),
         ("2(3)", "unexpected symbol", 1),
         ("", "empty expression", 0),
@@ -72,7 +78,7 @@ def test_huge_results_are_refused_not_crashing() -> None:
         calculate("×".join(["9" * 200] * 60))
 
 
-ALPHABET = "0123456789+-×÷/().*−x %a²"
+ALPHABET = "0123456789+-×÷/().*−x %a²·"
 STRINGS = st.one_of(st.text(alphabet=ALPHABET, max_size=30), st.text(max_size=10))
 
 

@@ -6,9 +6,10 @@
     term       := factor (("×" | "÷" | "/") factor)*
     factor     := "-"* primary                      (unary minus)
     primary    := number | "(" expression ")"
-    number     := digit+ ("." digit+)?
+    number     := digit+ ("." digit+)? | "." digit+
 
-``*`` and ``−`` are accepted as ``×`` and ``-``; spaces are ignored. Values are exact: ``0.1+0.2`` is
+``*``, ``x`` and the multiplication dot ``·`` (``⋅``) are accepted as ``×``, ``−`` as ``-``; spaces are ignored, so
+``2·.5`` is ``2×0.5``. Values are exact: ``0.1+0.2`` is
 ``3/10``. Every failure is an ``ExpressionError`` naming the position; one at the very end of the input
 (``at_end``) means the text is a valid *prefix*, which the beam search uses to prune readings.
 """
@@ -19,7 +20,7 @@ from dataclasses import dataclass
 from decimal import Decimal, localcontext
 from fractions import Fraction
 
-ALIASES = {"*": "×", "−": "-", "x": "×"}
+ALIASES = {"*": "×", "−": "-", "x": "×", "·": "×", "⋅": "×"}
 DIGITS = frozenset("0123456789")
 MAX_DEPTH = 50  # nested parentheses
 MAX_NUMBER_DIGITS = 200
@@ -123,16 +124,14 @@ class _Parser:
             self.pos += 1
             self.depth -= 1
             return value
-        if char in DIGITS:
+        if char in DIGITS or char == ".":
             return self.number()
-        if char == ".":
-            raise self.error("a number must start with a digit (write 0.5, not .5)")
         raise self.error("expected a number, '(' or '-'")
 
     def number(self) -> Fraction:
         start = self.pos
         self.digits()
-        if self.peek() == ".":
+        if self.peek() == ".":  # after digits (2.5) or alone (.5)
             self.pos += 1
             if self.peek() not in DIGITS:
                 raise self.error("expected a digit after the decimal point")
