@@ -13,6 +13,7 @@ from scipy import ndimage
 
 from keraslab.projects.aircalc import inputs, segment
 from keraslab.projects.aircalc.beam import best_parseable
+from keraslab.projects.aircalc.dots import explain, place_dots
 from keraslab.projects.aircalc.normalise import DEFAULT_THICKNESS, normalise_patch, normalise_strokes
 from keraslab.projects.aircalc.parser import ExpressionError, calculate, check_syntax
 from keraslab.projects.aircalc.segment import Box
@@ -26,7 +27,7 @@ Classifier = Callable[[np.ndarray], np.ndarray]
 class SymbolReading:
     box: Box  # x0, y0, x1, y1 in the input's coordinates
     label: str  # the label used in the expression
-    top: list[tuple[str, float]]  # the classifier's best labels with their probabilities
+    top: list[tuple[str, float]]  # the classifier's best labels and probabilities (a dot: as · and as .)
     image: np.ndarray = field(repr=False)  # what the classifier saw (28×28)
 
     def to_dict(self) -> dict[str, Any]:
@@ -44,7 +45,7 @@ class Reading:
     value: str | None  # the exact value as text, None on error
     error: str | None
     symbols: list[SymbolReading]
-    note: str = ""  # set when the beam search replaced the most likely reading
+    note: str = ""  # why: the beam search replaced the most likely reading, a dot was read as · or .
     exact: Fraction | None = None
 
     def to_dict(self) -> dict[str, Any]:
@@ -87,7 +88,7 @@ class AirCalc:
         pieces = [[strokes[i] for i in group] for group in groups]
         images = [normalise_strokes(piece, line, self.thickness) for piece in pieces]
         boxes = [segment.union(segment.stroke_boxes(piece)) for piece in pieces]
-        return self.read_symbols(boxes, images)
+        return self.read_symbols(boxes, images, line)
 
     def read_image(self, gray: np.ndarray) -> Reading:
         """A grayscale image, dark on light or light on dark."""
@@ -102,26 +103,28 @@ class AirCalc:
             mask = ndimage.binary_dilation(np.isin(labels[y0:y1, x0:x1], [i + 1 for i in group]))
             images.append(normalise_patch(ink[y0:y1, x0:x1] * mask, line))
             symbol_boxes.append((x0, y0, x1, y1))
-        return self.read_symbols(symbol_boxes, images)
+        return self.read_symbols(symbol_boxes, images, line)
 
     # ------------------------------------------------------------------ reading
 
-    def read_symbols(self, boxes: list[Box], images: list[np.ndarray]) -> Reading:
-        """Classify the symbol images and turn their labels into the most probable valid expression."""
+    def read_symbols(self, boxes: list[Box], images: list[np.ndarray], line: float) -> Reading:
+        """Classify the symbol images, read dots as ``·`` or ``.`` by their height in the line (``dots``), and
+        turn the labels into the most probable valid expression."""
         probabilities = np.asarray(self.classify(np.stack(images).astype(np.float32)))
-        tops = [self.top(row) for row in probabilities]
+        tops, heights = place_dots([self.top(row) for row in probabilities], boxes, line)
         best = "".join(top[0][0] for top in tops)
-        labels, note = list(best), ""
+        labels, notes = list(best), []
         try:
             check_syntax(best)
         except ExpressionError as exc:
             found = best_parseable(tops)
             if found is not None:
                 labels = list(found[0])
-                note = (
+                notes.append(
                     f"the most likely symbols {best!r} do not parse ({exc.message}); read {found[0]!r}, the most "
                     f"probable valid sequence from each symbol's top {self.top_k} (p = {found[1]:.3g})"
                 )
+        note = "; ".join(notes + explain(labels, heights))
         symbols = [SymbolReading(b, lab, t, im) for b, lab, t, im in zip(boxes, labels, tops, images, strict=True)]
         expression = "".join(labels)
         try:
