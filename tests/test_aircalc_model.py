@@ -20,7 +20,8 @@ from keraslab.config import ConfigError
 from keraslab.data import load
 from keraslab.projects.aircalc.raster import rasterise
 from keraslab.serving.wrappers.classification import png_base64
-from test_aircalc_pipeline import trace_of
+from test_aircalc_data import write_operators
+from test_aircalc_pipeline import classify_by_template, trace_of
 
 TINY = [
     "data.options.operators_per_class=40",
@@ -40,12 +41,37 @@ def trained(tmp_path_factory: pytest.TempPathFactory, mnist_dir: Path) -> Iterat
     from keraslab.training.trainer import train
 
     root = tmp_path_factory.mktemp("aircalc")
+    data_dir = root / "data"
+    data_dir.mkdir()
+    (data_dir / "mnist").symlink_to(mnist_dir / "mnist")
+    write_operators(data_dir, drawings=5)
     with pytest.MonkeyPatch.context() as patch:
         patch.chdir(root)
         patch.delenv("MLFLOW_TRACKING_URI", raising=False)
-        result = train(registry.load("aircalc", TINY), data_dir=mnist_dir, verbose=0)
+        result = train(registry.load("aircalc", TINY), data_dir=data_dir, verbose=0)
         assert result.run_id and "test_accuracy" in result.test_metrics
         yield root, f"runs:/{result.run_id}/model"
+
+
+def test_the_run_logs_real_and_generated_operators_apart(trained: tuple[Path, str]) -> None:
+    """Per-class accuracy on the held-out real drawings and on generated operators, their confusion matrices,
+    the data's composition, and the real/generated settings as params."""
+    root, uri = trained
+    client = mlflow.MlflowClient(f"sqlite:///{root / 'mlruns' / 'mlflow.db'}")
+    run = client.get_run(uri.split("/")[1])
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(root)  # artifacts are under ./mlruns
+        artifacts = {a.path for a in client.list_artifacts(run.info.run_id)}
+    metrics, params = run.data.metrics, run.data.params
+    for name in ("plus", "minus", "times", "divide", "slash", "dot"):
+        assert 0.0 <= metrics[f"test_real_accuracy_{name}"] <= 1.0
+    assert "test_real_accuracy_open" not in metrics and "test_generated_accuracy_open" in metrics
+    assert (
+        metrics["train_real_operators"] == 6 * round(0.6 * 40)
+        and metrics["train_generated_operators"] == 8 * 40 - 6 * 24
+    )
+    assert params["data.options.real_share"] == "0.6" and params["data.options.operators_per_class"] == "40"
+    assert {"confusion_matrix_real.png", "confusion_matrix_generated.png", "operators_by_source.md"} <= artifacts
 
 
 def test_dataset_adds_operators_deterministically(mnist_dir: Path) -> None:
@@ -83,10 +109,10 @@ def test_logged_pyfunc_reads_a_trace_and_an_image(trained: tuple[Path, str]) -> 
     assert list(answer.columns) == ["expression", "value", "error", "note", "symbols"]
     assert [len(symbols) for symbols in answer["symbols"]] == [6, 7]  # segmented whole, whatever the tiny CNN reads
     first = answer["symbols"][0][0]
-    assert set(first) == {"box", "label", "top", "confidence"} and len(first["top"]) == 3
+    assert set(first) == {"box", "label", "top", "confidence"} and len(first["top"]) in (3, 4)
     assert first["box"][0] == pytest.approx(30 + 0.05 * 80)
     for expression, value, error in zip(answer["expression"], answer["value"], answer["error"], strict=True):
-        assert (value is None) != (error is None) and len(expression) in (6, 7)
+        assert pd.isna(value) != pd.isna(error) and len(expression) in (6, 7)  # a column of None and text: NaN
     as_list = model.predict(pd.DataFrame({"trace": [trace]}))  # the strokes themselves, not JSON text
     assert as_list["expression"][0] == answer["expression"][0]
     with pytest.raises(MlflowException, match="row 0: trace: stroke 0, point 0"):
@@ -108,5 +134,21 @@ def test_cli_reads_a_trace_with_the_logged_model(trained: tuple[Path, str]) -> N
     assert run.exit_code in (0, 1), run.output  # 1: the tiny model's reading may not compute
     reading = json.loads(run.stdout[run.stdout.index("{") :])
     assert len(reading["symbols"]) == 6
-    assert all(len(s["top"]) == 3 and s["label"] in [t["label"] for t in s["top"]] for s in reading["symbols"])
+    assert all(len(s["top"]) in (3, 4) and s["label"] in [t["label"] for t in s["top"]] for s in reading["symbols"])
     assert missing.exit_code == 2 and "file not found" in missing.output
+
+
+def test_cli_reads_the_multiplication_dot_and_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from keraslab.cli import app
+    from keraslab.projects.aircalc import model
+    from keraslab.projects.aircalc.pipeline import AirCalc
+
+    monkeypatch.setattr(model, "load_calc", lambda *args: AirCalc(classify_by_template))
+    trace = tmp_path / "trace.json"
+    trace.write_text(json.dumps(trace_of("2·.5")))
+    run = CliRunner().invoke(app, ["aircalc", str(trace)])
+    assert run.exit_code == 0, run.output
+    answer, note = run.output.splitlines()[0], " ".join(" ".join(run.output.splitlines()[1:]).split())  # wrapped
+    assert answer == "2·.5 = 1"
+    assert "symbol 2 is a dot at 0.50 of the line's height: multiplication ·" in note
+    assert "symbol 3 is a dot at" in note and "decimal point ." in note

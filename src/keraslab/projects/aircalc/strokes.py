@@ -8,6 +8,8 @@ natural size in that frame (a minus is about half a digit wide, a decimal point 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from keraslab.projects.aircalc.normalise import normalise_patch, normalise_strokes
@@ -105,7 +107,7 @@ def handwritten(rng: np.random.Generator, strokes: list[Stroke], rotation: float
 
 
 def operator_images(
-    symbols: tuple[str, ...], per_symbol: int, seed: int, image_fraction: float = 0.0
+    symbols: tuple[str, ...], per_symbol: int, seed: int | Sequence[int], image_fraction: float = 0.0
 ) -> tuple[np.ndarray, list[str]]:
     """``per_symbol`` 28×28 uint8 images of each of ``symbols`` (generator seeded by ``seed``), in order, each
     drawn with a random pen (``THICKNESS``) at a random size (``SCALE``).
