@@ -114,36 +114,34 @@ def runs(
     metric: Annotated[str, typer.Option(help="Sort by this metric, best first.")] = "test_accuracy",
     ascending: Annotated[bool, typer.Option(help="Lower is better for the sort metric.")] = False,
     limit: Annotated[int, typer.Option(help="How many runs to show.")] = 10,
+    every_status: Annotated[
+        bool, typer.Option("--all", help="Also unfinished runs (RUNNING, KILLED, FAILED) and why they ended.")
+    ] = False,
     tracking_uri: TrackingUriOption = None,
     experiment: Annotated[str | None, typer.Option(help="MLflow experiment (default: the project name).")] = None,
 ) -> None:
-    """Table of a project's best runs with their metrics, from MLflow."""
-    from mlflow import MlflowClient
-
+    """Table of a project's best finished runs (--all: every run) with their metrics, from MLflow. RUNNING runs
+    whose process is gone on this host are marked KILLED first."""
+    from keraslab.tracking.queries import project_runs
     from keraslab.tracking.store import tracking_uri as resolve_uri
 
     try:
         name = experiment or registry.load(project).name
     except ConfigError as exc:
         raise fail(str(exc)) from None
-    client = MlflowClient(resolve_uri(tracking_uri))
-    found = client.get_experiment_by_name(name)
-    if found is None:
-        raise fail(f"no MLflow experiment {name!r} in {resolve_uri(tracking_uri)}: train the project first", 1)
-    order = f"metrics.`{metric}` {'ASC' if ascending else 'DESC'}"
-    results = client.search_runs([found.experiment_id], order_by=[order], max_results=limit)
-    table = Table(title=f"{name}: best runs by {metric}")
-    for column in ("run", "status", "started", "epochs", metric, "test_loss", "val_accuracy"):
-        table.add_column(column, justify="right" if column not in ("run", "status") else "left")
-    for run in results:
-        m = run.data.metrics
-        table.add_row(
-            run.info.run_id[:12],
-            run.info.status,
-            _timestamp(run.info.start_time),
-            run.data.params.get("training.epochs", ""),
-            *(f"{m[k]:.4f}" if k in m else "" for k in (metric, "test_loss", "val_accuracy")),
-        )
+    uri = resolve_uri(tracking_uri)
+    rows = project_runs(uri, name, metric, ascending, limit, every_status)
+    if rows is None:
+        raise fail(f"no MLflow experiment {name!r} in {uri}: train the project first", 1)
+    table = Table(title=f"{name}: {'runs' if every_status else 'best finished runs'} by {metric}")
+    columns = ["run", "status", "started", "epochs", metric, "test_loss", "val_accuracy"]
+    for column in [*columns, "reason"] if every_status else columns:
+        table.add_column(column, justify="left" if column in ("run", "status", "reason") else "right")
+    for row in rows:
+        m = row.metrics
+        cells = [row.run_id[:12], row.status, _timestamp(row.start_time), row.epochs]
+        cells += [f"{m[k]:.4f}" if k in m else "" for k in (metric, "test_loss", "val_accuracy")]
+        table.add_row(*cells, *([row.reason] if every_status else []))
     console.print(table)
 
 

@@ -1,8 +1,9 @@
 """The lifecycle of an MLflow run: start or resume, log, and always end in a final state.
 
 A run that raises ends FAILED with the reason in the ``keraslab.failure_reason`` tag; Ctrl-C or SIGTERM
-ends it KILLED. A run whose process was killed outright (kill -9) stays RUNNING until the same
-configuration is run again: that rerun picks it up by its ``keraslab.resume_key`` tag and continues it.
+ends it KILLED. A run records its host and process id: one whose process was killed outright (kill -9) is ended
+KILLED by the next ``train``, ``tune`` or ``runs`` on that host (``stale``), and a rerun of the same configuration
+picks it up by its ``keraslab.resume_key`` tag and continues it.
 """
 
 from __future__ import annotations
@@ -14,14 +15,14 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from keraslab.processes import sigterm_as_interrupt
+from keraslab.tracking.queries import RESUME_KEY_TAG, find_resumable
+from keraslab.tracking.stale import FAILURE_TAG, process_tags
 from keraslab.tracking.store import ensure_experiment
 
 if TYPE_CHECKING:
     import keras
     from matplotlib.figure import Figure
 
-RESUME_KEY_TAG = "keraslab.resume_key"
-FAILURE_TAG = "keraslab.failure_reason"
 MAX_PARAM_LENGTH = 6000
 
 
@@ -43,7 +44,8 @@ class RunTracker:
 
     @contextlib.contextmanager
     def start(self, run_name: str, tags: Mapping[str, str], resume_key: str, resumable: bool) -> Iterator[RunTracker]:
-        """Open (or, when ``resumable``, reopen) the run; end it FINISHED, FAILED or KILLED."""
+        """Open (or reopen) the run; end it FINISHED, FAILED or KILLED. An unfinished run of ``resume_key`` is
+        reopened when ``resumable`` (its progress was checkpointed), or else when it logged no metric yet."""
         if not self.enabled:
             yield self
             return
@@ -54,13 +56,13 @@ class RunTracker:
 
         mlflow.set_tracking_uri(self.uri)
         experiment_id = self._experiment_id.result()
-        previous = find_resumable(experiment_id, resume_key) if resumable else None
+        previous = find_resumable(self.uri, experiment_id, resume_key, progress_ok=resumable)
         self.resumed = previous is not None
         run = mlflow.start_run(
             run_id=previous,
             experiment_id=None if previous else experiment_id,
             run_name=None if previous else run_name,
-            tags={**tags, RESUME_KEY_TAG: resume_key},
+            tags={**tags, RESUME_KEY_TAG: resume_key, **process_tags()},
         )
         self.run_id = run.info.run_id
         status, reason = "FINISHED", None
@@ -116,6 +118,22 @@ class RunTracker:
             return []
         return [epoch_metrics_callback()]
 
+    def log_missing_epochs(self, history: list[dict[str, float]]) -> int:
+        """Log each epoch's metrics (``history[epoch]``, as a checkpoint recorded them) that the run lacks: the
+        epochs a kill cut off between their checkpoint and their logging. Returns how many values it logged."""
+        if not self.enabled or not history:
+            return 0
+        import mlflow
+
+        logged = self.metric_history(sorted({key for logs in history for key in logs}))
+        missing = 0
+        for epoch, logs in enumerate(history):
+            values = {k: v for k, v in logs.items() if all(step != epoch for step, _ in logged.get(k, []))}
+            if values:
+                mlflow.log_metrics(values, step=epoch)
+                missing += len(values)
+        return missing
+
     def metric_history(self, keys: list[str]) -> dict[str, list[tuple[int, float]]]:
         """``(step, value)`` pairs of each metric in this run, across resumed attempts."""
         if not self.enabled:
@@ -154,19 +172,6 @@ def epoch_metrics_callback() -> keras.callbacks.Callback:
             """Validation metrics already arrive, with their epoch, in ``on_epoch_end``'s logs."""
 
     return EpochMetrics()
-
-
-def find_resumable(experiment_id: str, resume_key: str) -> str | None:
-    """The newest unfinished run (RUNNING, KILLED or FAILED) with this resume key, if any."""
-    from mlflow import MlflowClient
-
-    runs = MlflowClient().search_runs(
-        [experiment_id],
-        filter_string=f"tags.`{RESUME_KEY_TAG}` = '{resume_key}' and attributes.status != 'FINISHED'",
-        order_by=["attributes.start_time DESC"],
-        max_results=1,
-    )
-    return runs[0].info.run_id if runs else None
 
 
 def finished_model_uri(uri: str, experiment: str, order_by: str) -> str | None:

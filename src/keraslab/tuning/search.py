@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 from keraslab import data as datasets
 from keraslab.config import ConfigError, ProjectSpec, flatten, to_toml
-from keraslab.tracking.runs import RESUME_KEY_TAG, RunTracker, find_resumable
+from keraslab.tracking import queries
+from keraslab.tracking.runs import RunTracker
 from keraslab.tracking.store import ensure_experiment, store_dir, tracking_uri
 from keraslab.training.session import RunSession
 from keraslab.training.trainer import resolved_config, resume_key, run_tags
@@ -128,10 +129,10 @@ def run_search(spec: ProjectSpec, search: SearchSpec, options: SearchOptions | N
         return result
 
     experiment_id = ensure_experiment(uri, experiment)
-    if resumable and (finished := finished_parent(uri, experiment_id, key)):
+    if resumable and (finished := queries.keyed_run(uri, experiment_id, key, "FINISHED")):
         raise SearchComplete(f"this search already finished (run {finished}); --overwrite starts it again")
-    if options.overwrite:
-        retire_unfinished(uri, experiment_id, key)
+    if options.overwrite:  # earlier unfinished parent runs of this search end KILLED instead of staying RUNNING
+        queries.end_unfinished(uri, experiment_id, key)
     session = RunSession(RunTracker(uri, experiment), spec, splits)
     tags = {
         **run_tags(spec, "default", 1, splits.info.source),
@@ -174,56 +175,20 @@ def trial_callbacks(spec: ProjectSpec, splits: Any) -> list[Any]:
 
 def wait_for_parent(uri: str, experiment: str, key: str, timeout: float = PARENT_WAIT_SECONDS) -> tuple[str, str]:
     """A worker waits for the chief's RUNNING parent run of search ``key``: (experiment id, run id)."""
-    from mlflow import MlflowClient
-
-    client = MlflowClient(uri)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        found = client.get_experiment_by_name(experiment)  # the chief creates it
-        runs = found and client.search_runs(
-            [found.experiment_id],
-            filter_string=f"tags.`{RESUME_KEY_TAG}` = '{key}' and attributes.status = 'RUNNING'",
-            max_results=1,
-        )
-        if runs:
-            return found.experiment_id, runs[0].info.run_id
+        found = queries.experiment_id(uri, experiment)  # the chief creates it
+        if found and (parent := queries.keyed_run(uri, found, key, "RUNNING")):
+            return found, parent
         time.sleep(1)
     raise RuntimeError(f"no parent run of search {key} appeared in {uri} within {timeout:.0f} s: is the chief up?")
 
 
-def finished_parent(uri: str, experiment_id: str, key: str) -> str | None:
-    from mlflow import MlflowClient
-
-    runs = MlflowClient(uri).search_runs(
-        [experiment_id],
-        filter_string=f"tags.`{RESUME_KEY_TAG}` = '{key}' and attributes.status = 'FINISHED'",
-        max_results=1,
-    )
-    return runs[0].info.run_id if runs else None
-
-
-def retire_unfinished(uri: str, experiment_id: str, key: str) -> None:
-    """``--overwrite``: earlier unfinished parent runs of this search end KILLED instead of staying RUNNING."""
-    import mlflow
-    from mlflow import MlflowClient
-
-    mlflow.set_tracking_uri(uri)
-    client = MlflowClient(uri)
-    while run_id := find_resumable(experiment_id, key):
-        client.set_terminated(run_id, "KILLED")
-
-
 def trials_table(tuner: TrackedTuner, uri: str, experiment_id: str, parent_run_id: str) -> list[dict[str, Any]]:
     """One row per trial: id, status, score, hyperparameters, child run and its measurements."""
-    from mlflow import MlflowClient
+    from keraslab.tuning.tuners import TRIAL_TAG
 
-    from keraslab.tuning.tuners import PARENT_TAG, TRIAL_TAG
-
-    children = MlflowClient(uri).search_runs(
-        [experiment_id],
-        filter_string=f"tags.`{PARENT_TAG}` = '{parent_run_id}'",
-        order_by=["attributes.start_time ASC"],
-    )
+    children = queries.child_runs(uri, experiment_id, parent_run_id)
     latest = {run.data.tags.get(TRIAL_TAG): run for run in children}  # a retried trial: its last attempt
     rows = []
     for trial_id in sorted(tuner.oracle.trials):
