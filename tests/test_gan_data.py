@@ -1,7 +1,9 @@
-"""Face data (folders, UTKFace names, bad images skipped and counted) and face crop/paste in photos."""
+"""Face data: folders and UTKFace names (bad images skipped and counted), adult domains by age, duplicates grouped
+before the splits, the real-data default with the procedural fallback, and the training augmentation."""
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +13,7 @@ from PIL import Image
 from keraslab.config import DataSpec
 from keraslab.data import DataUnavailable
 from keraslab.projects.face_aging import data as faces
-from keraslab.projects.face_aging.photo import FaceNotFound, crop_box, find_face, paste, transform_photo
+from keraslab.projects.face_aging.groups import duplicate_groups, grouped_split
 from keraslab.projects.face_aging.procedural import procedural_face
 
 
@@ -20,9 +22,17 @@ def save(path: Path, size: int = 40, value: int = 128) -> None:
     Image.fromarray(np.full((size, size + 8, 3), value, np.uint8)).save(path)
 
 
-def load(tmp_path: Path, **options: object) -> faces.Splits:
+def distinct_face(i: int, size: int = 32, old: bool = False) -> np.ndarray:
+    """A procedural face under a random low-frequency colour field: unlike plain procedural faces (one drawing
+    style: their thumbnails correlate above the duplicate threshold), no two of these look like the same photo."""
+    field = np.random.default_rng(i).integers(0, 256, (4, 4, 3), dtype=np.uint8)
+    blotches = np.asarray(Image.fromarray(field).resize((size, size), Image.Resampling.BICUBIC), np.float32)
+    return (0.7 * procedural_face(i, old=old, size=size) + 0.3 * blotches).astype(np.uint8)
+
+
+def load(data_dir: Path | None, **options: object) -> faces.Splits:
     spec = DataSpec(dataset="faces", validation_split=0.0, options={"image_size": 16, "test_fraction": 0.25, **options})
-    return faces.load(spec, tmp_path, seed=0)
+    return faces.load(spec, data_dir, seed=0)
 
 
 def test_young_old_folder_skips_and_counts_bad_and_tiny_images(tmp_path: Path) -> None:
@@ -42,17 +52,73 @@ def test_young_old_folder_skips_and_counts_bad_and_tiny_images(tmp_path: Path) -
     assert splits.info.model_params == {"input_shape": (16, 16, 3)} and len(splits.x_test) == 2
 
 
-def test_utkface_names_give_the_domains_by_age_thresholds(tmp_path: Path) -> None:
-    ages = [20, 25, 29, 40, 55, 70, 81]
+def utk_folder(folder: Path, ages: list[int]) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
     for i, age in enumerate(ages):
-        save(tmp_path / f"{age}_0_1_2017010{i}.jpg.chip.jpg")
-    save(tmp_path / "portrait.jpg")
+        Image.fromarray(distinct_face(i)).save(folder / f"{age}_0_1_201701{i:04d}.jpg.chip.jpg")
+    return folder
 
-    splits = load(tmp_path, source="utkface", path=str(tmp_path), young_max_age=30, old_min_age=50)
 
-    labels = np.concatenate([splits.y_train, splits.y_test])
-    assert sorted(labels) == [0, 0, 0, 1, 1, 1]  # 40 is in neither domain
+def generator_ages(splits: faces.Splits, ages: list[int]) -> list[int]:
+    """The ages of the faces the CycleGAN trains and tests on: each image's nearest saved face (they went
+    through JPEG and a resize) gives its age."""
+    references = np.stack([faces.square(distinct_face(i), 16) for i in range(len(ages))]).astype(np.float32)
+    images = np.concatenate([splits.x_train, splits.x_test]).astype(np.float32)
+    nearest = np.square(images[:, None] - references[None]).mean(axis=(2, 3, 4)).argmin(axis=1)
+    return sorted(ages[i] for i in nearest)
+
+
+def test_utkface_domains_are_adults_by_configurable_thresholds(tmp_path: Path) -> None:
+    ages = [4, 12, 17, 18, 25, 30, 31, 45, 59, 60, 70, 81]
+    folder = utk_folder(tmp_path / "utk", ages)
+    Image.fromarray(distinct_face(99)).save(folder / "portrait.jpg")
+
+    splits = load(None, source="utkface", path=str(folder), age_fraction=0.0)
+
+    assert generator_ages(splits, ages) == [18, 25, 30, 60, 70, 81]  # children and the middle-aged are out
     assert splits.info.extra["skipped"] == {"no_age_in_name": 1}
+    regressor: faces.AgeSet = splits.info.extra["ages"]
+    tested = set(regressor.ages_test.astype(int))  # the test faces of every age, the generator's among them
+    assert set(regressor.ages_train.astype(int)) == {4, 12, 17, 31, 45, 59} - tested  # with age_fraction 0
+    assert len(tested) == len(splits.x_test) + 2  # test_fraction of the 6 ages outside the domains
+    wider = load(None, source="utkface", path=str(folder), age_fraction=0.0, young_min_age=0, old_min_age=45)
+    assert generator_ages(wider, ages) == [4, 12, 17, 18, 25, 30, 45, 59, 60, 70, 81]
+
+
+def test_duplicates_are_grouped_before_the_split(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    originals = np.stack([distinct_face(i) for i in range(24)])
+    assert len(set(duplicate_groups(originals))) == 24  # the synthetic faces are all different photos
+    recoded = np.asarray(Image.fromarray(originals[5]).resize((20, 20)).resize((32, 32), Image.Resampling.BICUBIC))
+    images = np.concatenate([originals, originals[:4], recoded[None]])  # 4 byte-identical copies, 1 re-encoded
+    groups = duplicate_groups(images)
+    assert [groups[24 + i] == groups[i] for i in range(4)] == [True] * 4 and groups[28] == groups[5]
+    assert len(set(groups)) == 24
+
+    labels = np.arange(len(images)) % 2
+    labels[24:] = labels[[0, 1, 2, 3, 5]]
+    held, rest = grouped_split(labels, groups, fraction=0.5, seed=3)
+    assert not set(groups[held]) & set(groups[rest])
+    assert 0.4 <= len(held) / len(images) <= 0.6
+    split_apart = grouped_split(labels, np.arange(len(images)), fraction=0.5, seed=3)  # without the grouping
+    assert set(groups[split_apart[0]]) & set(groups[split_apart[1]])  # copies would land on both sides
+
+
+def test_auto_source_trains_on_utkface_when_found_and_says_so_when_it_falls_back(tmp_path: Path) -> None:
+    ages = [20, 22, 25, 28, 61, 65, 70, 75, 40, 8]
+    utk_folder(tmp_path / "utkface", ages)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", faces.ProceduralFallback)
+        found = load(tmp_path, count=6)  # defaults: source auto, path utkface inside the data dir
+    assert found.info.source == f"utkface:{(tmp_path / 'utkface').resolve()}" and found.info.extra["real_faces"]
+
+    with pytest.warns(faces.ProceduralFallback, match="no UTKFace faces found"):
+        fallback = load(tmp_path / "empty", count=6)
+    assert fallback.info.source.startswith("procedural") and not fallback.info.extra["real_faces"]
+    assert np.bincount(np.concatenate([fallback.y_train, fallback.y_test])).tolist() == [6, 6]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", faces.ProceduralFallback)
+        asked = load(tmp_path, source="procedural", count=6)  # asked for: no warning
+    assert asked.x_train.dtype == np.uint8 and asked.info.extra["ages"] is None
 
 
 def test_face_data_errors_name_what_is_expected(tmp_path: Path) -> None:
@@ -73,43 +139,21 @@ def test_face_options_fail_when_the_project_loads() -> None:
         registry.load("face-aging", ["data.options.colour=yes"])
 
 
-def test_procedural_source_is_the_default_and_balanced(tmp_path: Path) -> None:
-    splits = load(None, count=6)
-    labels = np.concatenate([splits.y_train, splits.y_test])
-    assert np.bincount(labels).tolist() == [6, 6] and splits.x_train.dtype == np.uint8
+def test_augmentation_mirrors_and_shifts_a_little_without_changing_colours() -> None:
+    import tensorflow as tf
 
+    from keraslab.projects.face_aging.task import augmentation
 
-def photo_with_face() -> np.ndarray:
-    """A 400×300 photo with a procedural face (seed 2: one that OpenCV's Haar cascade finds) off-centre."""
-    photo = np.full((300, 400, 3), 200, np.uint8)
-    photo[60:252, 150:342] = procedural_face(2, old=False, size=192)
-    return photo
-
-
-def test_crop_box_is_a_square_inside_the_image() -> None:
-    assert crop_box((10, 20, 40, 30), (100, 200, 3), margin=0.5) == (0, 0, 80, 80)  # shifted to the corner
-    assert crop_box((90, 40, 20, 20), (100, 200, 3), margin=0.5) == (80, 30, 40, 40)
-    assert crop_box((0, 0, 90, 90), (60, 200, 3), margin=0.5)[2:] == (60, 60)  # shrunk to fit
-
-
-def test_face_is_found_changed_and_pasted_back_only_there() -> None:
-    photo = photo_with_face()
-    x, y, w, h = find_face(photo)
-    assert x >= 150 and x + w <= 342 and y >= 60 and y + h <= 252
-
-    result, (bx, by, bw, bh) = transform_photo(photo, lambda face: 255 - face, size=32)
-
-    assert result.shape == photo.shape and bw == bh
-    outside = np.ones(photo.shape[:2], bool)
-    outside[by : by + bh, bx : bx + bw] = False
-    np.testing.assert_array_equal(result[outside], photo[outside])
-    centre = (slice(by + bh // 3, by + 2 * bh // 3), slice(bx + bw // 3, bx + 2 * bw // 3))
-    assert np.abs(result[centre].astype(int) - photo[centre]).mean() > 50  # inverted in the middle of the face
-
-
-def test_paste_feathers_the_edge_and_a_photo_without_a_face_is_a_clear_error() -> None:
-    photo = np.zeros((64, 64, 3), np.uint8)
-    pasted = paste(photo, np.full((16, 16, 3), 255, np.uint8), (0, 0, 64, 64))
-    assert pasted[32, 32].min() > 240 and pasted[1, 1].max() < 10  # full in the middle, none in the corner
-    with pytest.raises(FaceNotFound, match="no face found in the 64×64 image"):
-        find_face(photo)
+    face = tf.constant(distinct_face(1, size=64).astype(np.float32) / 127.5 - 1.0)
+    opts = faces.Options(source="procedural", image_size=64, jitter=0.05)
+    augmented = np.stack([augmentation(opts, seed=0)(face).numpy() for _ in range(8)])
+    assert augmented.shape == (8, 64, 64, 3)
+    assert any(not np.allclose(a, face) for a in augmented)
+    np.testing.assert_allclose(
+        augmented.mean(axis=(1, 2)), np.broadcast_to(face.numpy().mean((0, 1)), (8, 3)), atol=0.05
+    )
+    mirror = augmentation(faces.Options(source="procedural", image_size=64, jitter=0.0), seed=0)
+    outputs = [mirror(face).numpy() for _ in range(8)]
+    assert all(np.array_equal(o, face) or np.array_equal(o, face.numpy()[:, ::-1]) for o in outputs)
+    still = augmentation(faces.Options(source="procedural", image_size=64, jitter=0.0, flip=False), seed=0)
+    assert np.array_equal(still(face).numpy(), face.numpy())

@@ -29,6 +29,7 @@ from conftest import interrupt_at
 TINY_AGING = [
     "training.epochs=1",
     "training.batch_size=4",
+    "data.options.source=procedural",
     "data.options.count=20",  # validation: 2 faces per domain, at least one per replica
     "data.options.image_size=16",
     "data.options.test_fraction=0.25",

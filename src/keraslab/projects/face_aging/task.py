@@ -1,26 +1,31 @@
 """Unpaired image translation (young <-> old faces with a CycleGAN).
 
 Training batches are ``(young, old)`` pairs drawn independently from the two domains (labels 0 and 1 of the
-data), images in [−1, 1]; an epoch covers the larger domain once. Per epoch: the learning rates decay linearly
+data), images in [−1, 1], mirrored at random and shifted by up to ``jitter`` of their size (``data.options``); an
+epoch covers the larger domain once. Per epoch: the learning rates decay linearly
 to zero after ``training.lr_decay_start`` of the epochs, and a grid *input | aged | reconstructed* (and the way back) is
 logged as ``samples/epoch_NNN.png``. The test metrics: on data with ages (UTKFace) an age regressor
 (``age``, trained here on the training faces of all ages) gives the mean predicted age of young, aged,
 real old and rejuvenated faces, the shift aged − young (years) and its own MAE on held-out faces; without ages the
-wrinkle/grey detector score (``procedural``; meaningful on procedural faces) of the same four sets; cycle
-reconstruction L1 and SSIM;
-the Fréchet distance of aged faces to real old ones on pooled pixels; the generator's images per second.
+wrinkle/grey detector score (``procedural``; meaningful on procedural faces) of the same four sets; on real faces
+with the ``eval`` extra installed (``judges``), the same by an independent age estimator and the share of aged
+faces a face-recognition model verifies as their input's person; cycle reconstruction L1 and SSIM; the Fréchet
+distance of aged faces (and, as the baseline, of the unchanged young ones) to real old ones on pooled pixels; the
+generator's images per second.
 """
 
 from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from keraslab.gan.images import apply, grid_figure, to_signed, to_uint8
-from keraslab.projects.face_aging.data import OLD, YOUNG
+from keraslab.projects.face_aging import judges
+from keraslab.projects.face_aging.data import OLD, YOUNG, Options
 from keraslab.tasks import Evaluation
 
 if TYPE_CHECKING:
@@ -48,10 +53,11 @@ def datasets(
     import tensorflow as tf
 
     seed = spec.training.seed
+    augment = augmentation(Options.model_validate(spec.data.options), seed)
 
     def stream(images: np.ndarray, offset: int) -> tf.data.Dataset:
         ds = tf.data.Dataset.from_tensor_slices(images).shuffle(len(images), seed=seed + offset).repeat()
-        return ds.map(lambda x: tf.cast(x, tf.float32) / 127.5 - 1.0, num_parallel_calls=tf.data.AUTOTUNE)
+        return ds.map(lambda x: augment(tf.cast(x, tf.float32) / 127.5 - 1.0), num_parallel_calls=tf.data.AUTOTUNE)
 
     young, old = domains(splits.x_train, splits.y_train)
     steps = math.ceil(max(len(young), len(old)) / global_batch)
@@ -59,6 +65,24 @@ def datasets(
     val = paired(*domains(splits.x_val, splits.y_val), global_batch)
     test = paired(*domains(splits.x_test, splits.y_test), global_batch)
     return train.prefetch(tf.data.AUTOTUNE), val, test if test is not None else train.take(1)
+
+
+def augmentation(opts: Options, seed: int) -> Callable[[tf.Tensor], tf.Tensor]:
+    """A random mirror (``flip``) and shift by up to ``jitter`` × size (reflect-padded, randomly cropped back) of
+    one H×W×3 face: nothing that changes apparent age (no colour, blur or scale changes)."""
+    import tensorflow as tf
+
+    pad = round(opts.jitter * opts.image_size)
+
+    def augment(face: tf.Tensor) -> tf.Tensor:
+        if opts.flip:
+            face = tf.image.random_flip_left_right(face, seed=seed)
+        if pad:
+            padded = tf.pad(face, [[pad, pad], [pad, pad], [0, 0]], mode="REFLECT")
+            face = tf.image.random_crop(padded, tf.shape(face), seed=seed)
+        return face
+
+    return augment
 
 
 def paired(young: np.ndarray, old: np.ndarray, batch: int) -> tf.data.Dataset | None:
@@ -120,6 +144,8 @@ def evaluate(model: keras.Model, test_ds: tf.data.Dataset, splits: Splits) -> Ev
     faces = {"young": young, "aged": aged, "old": old, "rejuvenated": rejuvenated}
     ages = splits.info.extra.get("ages")
     metrics = age_metrics(faces, ages) if ages is not None else detector_metrics(faces)
+    if splits.info.extra.get("real_faces") and judges.available():
+        metrics |= judge_metrics(faces, ages)
     metrics["test_cycle_l1"] = float(np.abs(cycled.astype(np.float32) - originals).mean() / 255.0)
     metrics["test_cycle_ssim"] = float(tf.reduce_mean(tf.image.ssim(tf.constant(cycled), tf.constant(originals), 255)))
     if len(young) > 1 and len(old) > 1:  # on pixels in [−1, 1], like the validation metric
@@ -152,6 +178,27 @@ def age_metrics(faces: dict[str, np.ndarray], ages: AgeSet) -> dict[str, float]:
         metrics["test_age_shift"] = metrics["test_age_aged"] - metrics["test_age_young"]
     if len(ages.x_test):
         metrics["test_age_regressor_mae"] = float(np.abs(predict_ages(regressor, ages.x_test) - ages.ages_test).mean())
+    return metrics
+
+
+def judge_metrics(faces: dict[str, np.ndarray], ages: AgeSet | None) -> dict[str, float]:
+    """The pretrained judges (``judges``): ``test_identity_verified`` (share of aged faces verified as their
+    input's person) and ``test_identity_distance``; ``test_age_independent_<set>``, its shift and, with ages,
+    its MAE on the test faces."""
+    metrics = {}
+    if len(faces["young"]):
+        identity = judges.identity_metrics(faces["young"], faces["aged"])
+        metrics |= {f"test_identity_{name}": value for name, value in identity.items()}
+    for name, images in faces.items():
+        if len(images):
+            metrics[f"test_age_independent_{name}"] = float(judges.estimated_ages(images).mean())
+    if "test_age_independent_young" in metrics:
+        metrics["test_age_independent_shift"] = (
+            metrics["test_age_independent_aged"] - metrics["test_age_independent_young"]
+        )
+    if ages is not None and len(ages.x_test):
+        errors = judges.estimated_ages(ages.x_test) - ages.ages_test
+        metrics["test_age_independent_mae"] = float(np.abs(errors).mean())
     return metrics
 
 
