@@ -20,7 +20,7 @@ def register(app: typer.Typer) -> None:
 
 
 def age(
-    photo: Annotated[Path, typer.Argument(help="A PNG or JPEG photo with a frontal face (or a face crop).")],
+    photo: Annotated[Path, typer.Argument(help="A PNG or JPEG photo with frontal faces (or a face crop).")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the PNG result.")] = Path("older.png"),
     younger: Annotated[bool, typer.Option("--younger", help="Rejuvenate instead of aging.")] = False,
     whole_image: Annotated[
@@ -32,7 +32,7 @@ def age(
     ] = None,
     tracking_uri: TrackingUriOption = None,
 ) -> None:
-    """Make the face in PHOTO look older (or, with --younger, younger) with a model from `keraslab train face-aging`."""
+    """Make the faces in PHOTO look older (or with --younger younger) with a model from `keraslab train face-aging`."""
     import mlflow
     import pandas as pd
     from mlflow.exceptions import MlflowException
@@ -55,7 +55,9 @@ def age(
     except MlflowException as exc:
         raise fail(exc.message) from None
     output.write_bytes(base64.b64decode(answer["image"][0]))
-    console.print(f"{'rejuvenated' if younger else 'aged'} face (box {answer['box'][0]}) written to {output}")
+    boxes = [list(answer["box"][0][i : i + 4]) for i in range(0, len(answer["box"][0]), 4)]
+    faces = f"{len(boxes)} face{'s' * (len(boxes) != 1)}"
+    console.print(f"{'rejuvenated' if younger else 'aged'} {faces} (boxes {boxes}) written to {output}")
 
 
 def newest_model(experiment: str) -> str:

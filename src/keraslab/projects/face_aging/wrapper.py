@@ -1,9 +1,9 @@
 """Face aging: a photo (base64 PNG/JPEG) per row in, the same photo with the face aged (or rejuvenated) out.
 
-Params: ``direction`` = ``older`` (default) or ``younger``; ``crop`` = ``face`` (default: find the face with
-OpenCV's Haar cascade, change it and paste it back; a photo without a face is refused with HTTP 400) or ``none``
+Params: ``direction`` = ``older`` (default) or ``younger``; ``crop`` = ``face`` (default: find every face with
+OpenCV's Haar cascade, change each and paste it back; a photo without a face is refused with HTTP 400) or ``none``
 (the image is already a face crop). The answer per row: ``image`` (base64 PNG, the input's size) and ``box``
-([x, y, width, height] of the changed region).
+([x, y, width, height] of each changed region, one after the other).
 """
 
 from __future__ import annotations
@@ -69,11 +69,11 @@ class FaceAging(KerasPyfunc):
             if not isinstance(data, str | bytes):
                 raise bad_input(f"row {row}: '{IMAGE}' is a {type(data).__name__}; expected base64 text")
             try:
-                photo, box = transform_photo(decode_rgb(data), generate, self.size, detect=crop == "face")
+                photo, changed = transform_photo(decode_rgb(data), generate, self.size, detect=crop == "face")
             except ImageError as exc:
                 raise bad_input(f"row {row}: {exc}") from None
             images.append(png_base64(photo))
-            boxes.append(list(box))
+            boxes.append([int(v) for box in changed for v in box])
         return pd.DataFrame({IMAGE: images, BOX: boxes})
 
 
