@@ -40,13 +40,17 @@ def page_url():
     thread.join(5)
 
 
-def test_drawing_on_the_canvas_shows_the_answer(page_url: str) -> None:
+@pytest.mark.parametrize(
+    ("text", "value", "note"),
+    [("12+7×3", "33", ""), ("2·.5", "1", "symbol 2 is a dot at 0.50 of the line's height: multiplication ·")],
+)
+def test_drawing_on_the_canvas_shows_the_answer(page_url: str, text: str, value: str, note: str) -> None:
     with playwright.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=["--headless", "--no-sandbox"])
         page = browser.new_page(viewport={"width": 1000, "height": 700})
         page.goto(page_url)
         box = page.locator("#pad").bounding_box()
-        for stroke in trace_of("12+7×3", height=90.0, origin=(40.0, 60.0)):
+        for stroke in trace_of(text, height=90.0, origin=(40.0, 60.0)):
             page.mouse.move(box["x"] + stroke[0][0], box["y"] + stroke[0][1])
             page.mouse.down()
             for x, y in stroke[1:]:
@@ -54,7 +58,8 @@ def test_drawing_on_the_canvas_shows_the_answer(page_url: str) -> None:
             page.mouse.up()
         page.click("#read")
         page.wait_for_function("document.getElementById('value').textContent !== ''", timeout=10_000)
-        assert page.text_content("#expression") == "12+7×3"
-        assert page.text_content("#value") == "33"
-        assert page.locator("#symbols tbody tr").count() == 6
+        assert page.text_content("#expression") == text
+        assert page.text_content("#value") == value
+        assert page.locator("#symbols tbody tr").count() == len(text)
+        assert note in page.text_content("#note")
         browser.close()
