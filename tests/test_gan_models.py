@@ -115,3 +115,26 @@ def test_evaluation_models_never_reseed_the_global_generators(monkeypatch: pytes
     rng = np.random.default_rng(0)
     train_scorer(rng.integers(0, 255, (16, 28, 28, 1), dtype=np.uint8), rng.integers(0, 10, 16), 10, epochs=1)
     train_age_regressor(rng.integers(0, 255, (8, 16, 16, 3), dtype=np.uint8), rng.uniform(1, 90, 8), epochs=1)
+
+
+def test_attention_generator_changes_only_what_its_mask_covers(tmp_path: Path) -> None:
+    model = models.build("cyclegan", {**TINY_CYCLEGAN, "attention": True, "mask_penalty": 0.5})
+    generator = model.young_to_old
+    faces = np.random.default_rng(4).uniform(-1, 1, (2, 16, 16, 3)).astype(np.float32)
+    last = generator.layers[-2]  # the 4-channel convolution before the blend
+    kernel, bias = last.get_weights()
+    for mask_bias, expected in ((-30.0, faces), (30.0, None)):
+        last.set_weights([np.zeros_like(kernel), np.array([0.5, 0.5, 0.5, mask_bias], np.float32)])
+        out = np.asarray(generator(faces))
+        if expected is not None:
+            np.testing.assert_allclose(out, expected, atol=1e-5)  # mask off: the input, untouched
+        else:
+            np.testing.assert_allclose(out, np.tanh(0.5), atol=1e-5)  # mask on: the painted image
+    last.set_weights([kernel, bias])
+
+    model.run_eagerly = True
+    logs = model.train_on_batch(faces, faces, return_dict=True)
+    assert 0 < logs["mask"] <= 2 * 0.5  # two generators, each penalty × mean mask in [0, 1]
+    model.save(tmp_path / "m.keras")
+    loaded = keras.saving.load_model(tmp_path / "m.keras", compile=False)
+    np.testing.assert_allclose(loaded.young_to_old(faces), generator(faces), atol=1e-6)

@@ -2,7 +2,10 @@
 
 Two ResNet generators (``young_to_old``, ``old_to_young``) and two PatchGAN discriminators (``old_critic`` judges
 old faces, ``young_critic`` young ones). Losses: least-squares GAN, cycle consistency (L1, λ_cycle) and identity
-(L1, λ_cycle × λ_identity). Instance normalisation is ``GroupNormalization(groups=-1)``. ``model.optimizer``
+(L1, λ_cycle × λ_identity). An *attention* generator (``attention=True``; Mejjati et al. 2018, GANimation) also
+paints a mask and changes the face only where the mask is on: ``mask × new + (1 − mask) × input``; the mean
+mask, weighted by ``mask_penalty``, joins the generator loss, so it changes no more than aging needs.
+Instance normalisation is ``GroupNormalization(groups=-1)``. ``model.optimizer``
 updates both generators, ``model.d_optimizer`` both discriminators (Adam 2e-4, β1 0.5; the learning rates decay
 linearly to zero per epoch, see ``task``). A batch is ``(young, old)``, images in
 [−1, 1]. Validation reports ``cycle_l1`` and, as ``loss``, the Fréchet distance of aged young faces to real old
@@ -64,8 +67,39 @@ def residual_block(x: tf.Tensor) -> tf.Tensor:
     return keras.layers.Add()([x, y])
 
 
-def resnet_generator(image_shape: tuple[int, int, int], width: int, residual_blocks: int, name: str) -> keras.Model:
-    """c7s1-w, d2w, d4w, R4w × n, u2w, uw, c7s1-3 (tanh): Johnson et al.'s network, as in the CycleGAN paper."""
+@keras.saving.register_keras_serializable(package="keraslab")
+class AttentionBlend(keras.layers.Layer):
+    """(image, 4 channels) -> ``mask × tanh(rgb) + (1 − mask) × image`` with ``mask = sigmoid(4th channel)``;
+    in training it adds ``penalty × mean(mask)`` to the layer's losses (``CycleGAN.translate`` reads them)."""
+
+    def __init__(self, penalty: float = 0.0, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.penalty = penalty
+
+    def call(self, inputs: list[tf.Tensor], training: bool = False) -> tf.Tensor:
+        image, raw = inputs
+        mask = keras.ops.sigmoid(raw[..., -1:])
+        if training and self.penalty:
+            self.add_loss(self.penalty * keras.ops.mean(mask))
+        return mask * keras.ops.tanh(raw[..., :-1]) + (1.0 - mask) * image
+
+    def compute_output_shape(self, shapes: list[tuple]) -> tuple:
+        return shapes[0]
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "penalty": self.penalty}
+
+
+def resnet_generator(
+    image_shape: tuple[int, int, int],
+    width: int,
+    residual_blocks: int,
+    name: str,
+    attention: bool = False,
+    mask_penalty: float = 0.0,
+) -> keras.Model:
+    """c7s1-w, d2w, d4w, R4w × n, u2w, uw, c7s1-3 (tanh): Johnson et al.'s network, as in the CycleGAN paper;
+    with ``attention`` the last layer has a 4th channel, the mask of an ``AttentionBlend``."""
     images = keras.Input(image_shape, name="image")
     x = conv(ReflectionPadding2D(3)(images), width, 7, padding="valid")
     x = keras.layers.ReLU()(instance_norm()(x))
@@ -78,7 +112,10 @@ def resnet_generator(image_shape: tuple[int, int, int], width: int, residual_blo
             width * factor, 3, strides=2, padding="same", kernel_initializer=INIT, use_bias=False
         )(x)
         x = keras.layers.ReLU()(instance_norm()(x))
-    x = keras.layers.Conv2D(image_shape[-1], 7, padding="valid", kernel_initializer=INIT)(ReflectionPadding2D(3)(x))
+    channels = image_shape[-1] + int(attention)
+    x = keras.layers.Conv2D(channels, 7, padding="valid", kernel_initializer=INIT)(ReflectionPadding2D(3)(x))
+    if attention:
+        return keras.Model(images, AttentionBlend(mask_penalty)([images, x]), name=name)
     return keras.Model(images, keras.layers.Activation("tanh")(x), name=name)
 
 
@@ -110,7 +147,7 @@ class CycleGAN(keras.Model):
         self.young_to_old, self.old_to_young = young_to_old, old_to_young
         self.old_critic, self.young_critic = old_critic, young_critic
         self.lambda_cycle, self.lambda_identity = lambda_cycle, lambda_identity
-        names = ("g_loss", "d_loss", "adversarial", "cycle", "identity")
+        names = ("g_loss", "d_loss", "adversarial", "cycle", "identity", "mask")
         self.trackers = {name: keras.metrics.Mean(name=name) for name in names}
         self.fd = FrechetDistance(FD_GRID * FD_GRID * young_to_old.outputs[0].shape[-1], name="fd_aged")
         self.cycle_l1 = keras.metrics.Mean(name="cycle_l1")
@@ -140,19 +177,20 @@ class CycleGAN(keras.Model):
     def train_step(self, data: tuple[tf.Tensor, tf.Tensor]) -> dict[str, tf.Tensor]:
         young, old = data[:2]  # (young, old[, sample_weight])
         with tf.GradientTape(persistent=True) as tape:
-            aged = self.young_to_old(young, training=True)
-            rejuvenated = self.old_to_young(old, training=True)
+            aged, mask_aged = self.translate(self.young_to_old, young)
+            rejuvenated, mask_rejuvenated = self.translate(self.old_to_young, old)
             cycled_young = self.old_to_young(aged, training=True)
             cycled_old = self.young_to_old(rejuvenated, training=True)
             same_old = self.young_to_old(old, training=True)
             same_young = self.old_to_young(young, training=True)
+            mask = mask_aged + mask_rejuvenated
 
             fake_old_scores = self.old_critic(aged, training=True)
             fake_young_scores = self.young_critic(rejuvenated, training=True)
             adversarial = lsgan(fake_old_scores, 1.0) + lsgan(fake_young_scores, 1.0)
             cycle = l1(young, cycled_young) + l1(old, cycled_old)
             identity = l1(old, same_old) + l1(young, same_young)
-            g_loss = adversarial + self.lambda_cycle * (cycle + self.lambda_identity * identity)
+            g_loss = adversarial + self.lambda_cycle * (cycle + self.lambda_identity * identity) + mask
 
             d_loss = 0.5 * (
                 lsgan(self.old_critic(old, training=True), 1.0)
@@ -166,9 +204,16 @@ class CycleGAN(keras.Model):
         self.d_optimizer.apply(tape.gradient(scaled_d, critics), critics)
         del tape
         values = {"g_loss": g_loss, "d_loss": d_loss, "adversarial": adversarial, "cycle": cycle, "identity": identity}
+        values["mask"] = mask
         for name, value in values.items():
             self.trackers[name].update_state(value)
         return {name: tracker.result() for name, tracker in self.trackers.items()}
+
+    @staticmethod
+    def translate(generator: keras.Model, images: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        """``generator`` in training mode on ``images``, and the mask penalty of that call (0 without attention)."""
+        translated = generator(images, training=True)
+        return translated, tf.add_n([tf.zeros(()), *generator.losses])
 
     def test_step(self, data: tuple[tf.Tensor, tf.Tensor]) -> dict[str, tf.Tensor]:
         young, old = data[:2]  # (young, old[, sample_weight])
