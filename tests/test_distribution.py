@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import textwrap
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from mlflow import MlflowClient
 from keraslab import registry
 from keraslab.tasks import classification
 from keraslab.training import cluster, distributed
+from keraslab.training.backup import read_state
 from keraslab.training.trainer import TrackingOptions, train
 
 from conftest import interrupt_at
@@ -39,7 +41,12 @@ WORKER = textwrap.dedent(
 )
 
 
+def scratch_folders() -> set[Path]:
+    return set(Path(tempfile.gettempdir()).glob("keraslab-worker-*"))
+
+
 def test_two_workers_train_identical_weights_and_log_one_run(workdir: Path, mnist_dir: Path) -> None:
+    scratch_before = scratch_folders()
     addresses = [f"127.0.0.1:{port}" for port in cluster.free_ports(2)]
     overrides = [*TINY, "training.epochs=2", "training.strategy=multiworker"]
     processes = [
@@ -71,6 +78,8 @@ def test_two_workers_train_identical_weights_and_log_one_run(workdir: Path, mnis
     assert [m.step for m in client.get_metric_history(run.info.run_id, "val_loss")] == [0, 1]
     assert run.data.metrics["test_accuracy"] > 0.5
     assert not list((workdir / "mlruns" / "checkpoints").rglob("backup"))  # the backup ends with the run
+    assert not list((workdir / "mlruns" / "checkpoints").rglob("worker-*"))  # so does the worker's scratch folder
+    assert scratch_folders() <= scratch_before  # and nothing was left in the system's temporary folder
 
 
 def tiny_model_and_data(mnist_dir: Path, epochs: int = 2):
@@ -101,7 +110,8 @@ def test_custom_loop_matches_fit_on_one_device(mnist_dir: Path, tmp_path: Path) 
     for key, values in expected.items():  # the same steps: epoch 1 equal; epoch 2 close (batch order may differ)
         np.testing.assert_allclose(history[key][0], values[0], rtol=1e-4, err_msg=key)
         np.testing.assert_allclose(history[key][1], values[1], rtol=0.05, err_msg=key)
-    assert not (tmp_path / "backup").exists()
+    state = read_state(tmp_path / "backup")  # kept: the trainer removes it once its run has ended FINISHED
+    assert state is not None and state.complete and state.epoch == 2 and len(state.history) == 2
 
 
 def test_custom_loop_resumes_from_its_checkpoint_and_stops_early(mnist_dir: Path, tmp_path: Path) -> None:

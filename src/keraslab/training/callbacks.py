@@ -1,4 +1,5 @@
-"""The callbacks of every fit: resume, NaN stop, early stopping, best checkpoint, tracking."""
+"""The callbacks of every fit: NaN stop, early stopping, learning-rate reduction, best checkpoint. The trainer
+adds the task's callbacks, the epoch backup (``backup.EpochBackup``) and tracking after them."""
 
 from __future__ import annotations
 
@@ -15,17 +16,15 @@ if TYPE_CHECKING:
 def standard_callbacks(
     training: TrainingSpec, workdir: Path, best_so_far: float | None = None
 ) -> list[keras.callbacks.Callback]:
-    """The trainer's callbacks: BackupAndRestore (first, so a rerun resumes at the right epoch), the
-    ``training_callbacks``, and a best-weights checkpoint in ``workdir`` (``best_so_far`` carries its threshold
-    across a resume)."""
-    import keras
+    """The trainer's callbacks: the ``training_callbacks`` and a best-weights checkpoint in ``workdir``, written
+    atomically (``best_so_far`` carries its threshold across a resume)."""
+    from keraslab.training.backup import BestCheckpoint
 
     workdir.mkdir(parents=True, exist_ok=True)
     return [
-        keras.callbacks.BackupAndRestore(str(workdir / "backup"), delete_checkpoint=True),
         *training_callbacks(training),
-        keras.callbacks.ModelCheckpoint(
-            str(best_weights_path(workdir)),
+        BestCheckpoint(
+            best_weights_path(workdir),
             monitor=training.monitor,
             save_best_only=True,
             save_weights_only=True,

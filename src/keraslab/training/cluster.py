@@ -63,10 +63,15 @@ def launch_local(train_args: list[str], workers: int, log_dir: Path, timeout: fl
     try:
         return wait_all(processes, timeout)
     finally:
-        for process in processes:
+        for process in processes:  # SIGTERM ends a run KILLED; one stuck in a collective with a dead peer is killed
             if process.poll() is None:
                 process.terminate()
-                process.wait(10)
+        for process in processes:
+            try:
+                process.wait(30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
 
 
 def wait_all(processes: list[subprocess.Popen], timeout: float | None) -> int:

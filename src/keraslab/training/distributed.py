@@ -4,22 +4,24 @@ keras-team/keras#20585): ``strategy.run`` over ``distribute_datasets_from_functi
 It is ``fit`` with the model's own pieces: each step is the compiled model's ``train_step``/``test_step`` (its
 loss, metrics, optimizer and loss scaling), and the Keras callbacks the trainer built are driven through a
 ``CallbackList`` exactly as ``fit`` drives them, so early stopping, NaN stop, learning-rate reduction, the best
-checkpoint and MLflow logging behave as they do there. Keras's ``BackupAndRestore`` is the one callback replaced:
-every worker saves a ``tf.train.Checkpoint`` each epoch (a collective), the chief into ``backup_dir`` and the
-others into scratch directories, as TensorFlow's multi-worker guide prescribes; a restarted cluster restores the
-chief's latest checkpoint and continues at the next epoch.
+checkpoint and MLflow logging behave as they do there. The epoch backup (``backup.EpochBackup``) is the one
+callback replaced: every worker saves a ``tf.train.Checkpoint`` each epoch (a collective), the chief into
+``backup_dir`` and the others into their own scratch folders, as TensorFlow's multi-worker guide prescribes. The
+chief then commits the epoch in ``backup_dir/state.json``, as ``EpochBackup`` does; a restarted cluster restores
+the committed checkpoint and continues at the next epoch.
 """
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import keras
+
+from keraslab.training.backup import BackupState, EpochBackup, finite_logs, read_state, write_state
+
 if TYPE_CHECKING:
-    import keras
     import tensorflow as tf
 
 #: ``per_replica_batch -> (train, validation or None)``: the task's pipelines batched for one replica.
@@ -35,11 +37,12 @@ def fit(
     epochs: int,
     callbacks: list[keras.callbacks.Callback],
     backup_dir: Path,
-    is_chief: bool = True,
+    scratch: Path | None = None,
     verbose: int = 2,
 ) -> dict[str, list[float]]:
-    """Train ``model`` (built in ``strategy.scope()``) for ``epochs`` and return its Keras-style history."""
-    import keras
+    """Train ``model`` (built in ``strategy.scope()``) for ``epochs`` and return its Keras-style history.
+
+    The chief passes no ``scratch``; every other worker passes its own folder, where its checkpoints go."""
 
     def shard(ctx: tf.distribute.InputContext, index: int) -> tf.data.Dataset:
         ds = datasets(ctx.get_per_replica_batch_size(global_batch))[index]
@@ -55,9 +58,10 @@ def fit(
 
     train_step = step_function(model, strategy, model.train_step)
     test_step = step_function(model, strategy, model.test_step)
-    backup = Backup(model, backup_dir, is_chief)
+    backup = Backup(model, backup_dir, scratch)
+    in_place = [backup if isinstance(c, EpochBackup) else c for c in callbacks]
     callback_list = keras.callbacks.CallbackList(
-        [c for c in callbacks if not isinstance(c, keras.callbacks.BackupAndRestore)],
+        in_place if backup in in_place else [*in_place, backup],
         add_history=True,
         add_progbar=verbose != 0,
         verbose=verbose,
@@ -69,7 +73,7 @@ def fit(
     callback_list.on_train_begin()
     logs: dict[str, float] = {}
     epoch_logs: dict[str, float] | None = None
-    for epoch in range(backup.restore(), epochs):
+    for epoch in range(backup.restore(epochs), epochs):
         model.reset_metrics()
         callback_list.on_epoch_begin(epoch)
         for step, batch in enumerate(dist_train):
@@ -81,12 +85,10 @@ def fit(
         epoch_logs = dict(model._get_metrics_result_or_logs(logs))
         if dist_val is not None:
             epoch_logs.update({f"val_{k}": v for k, v in evaluate(model, dist_val, test_step).items()})
-        backup.save(epoch)
         callback_list.on_epoch_end(epoch, epoch_logs)
         if model.stop_training:
             break
     callback_list.on_train_end(logs=epoch_logs)
-    backup.finish()
     return model.history.history
 
 
@@ -122,31 +124,42 @@ def evaluate(model: keras.Model, dist_ds: tf.distribute.DistributedDataset, test
     return dict(model._get_metrics_result_or_logs(logs))
 
 
-class Backup:
-    """Per-epoch ``tf.train.Checkpoint`` of model, optimizer and epoch: the chief writes to ``directory``,
-    the other workers to scratch directories (saving is collective: every worker must save)."""
+def scratch_dir(workdir: Path, strategy: tf.distribute.Strategy) -> Path:
+    """A non-chief worker's own folder in the run's checkpoint folder (``worker-<index>``): the same one on a rerun,
+    which removes it when it ends, so a killed worker leaves nothing behind in the system's temporary folder."""
+    return workdir / f"worker-{strategy.cluster_resolver.task_id}"
 
-    def __init__(self, model: keras.Model, directory: Path, is_chief: bool) -> None:
+
+class Backup(keras.callbacks.Callback):
+    """``EpochBackup`` for this loop, in its place among the callbacks: a per-epoch ``tf.train.Checkpoint`` of model
+    and optimizer, committed by the chief's ``state.json``. The chief writes to ``directory``, every other worker
+    to ``scratch`` (saving is collective: every worker must save)."""
+
+    def __init__(self, model: keras.Model, directory: Path, scratch: Path | None) -> None:
         import tensorflow as tf
 
-        self.directory, self.is_chief = directory, is_chief
-        self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False)
-        self.checkpoint = tf.train.Checkpoint(model=model, optimizer=model.optimizer, epoch=self.epoch)
-        write_dir = directory if is_chief else Path(tempfile.mkdtemp(prefix="keraslab-worker-"))
-        self.manager = tf.train.CheckpointManager(self.checkpoint, str(write_dir), max_to_keep=1)
+        super().__init__()
+        self.directory, self.is_chief = directory, scratch is None
+        self.checkpoint = tf.train.Checkpoint(model=model, optimizer=model.optimizer)
+        # Two kept: the committed one survives the save of the next, until state.json names the new one.
+        self.manager = tf.train.CheckpointManager(self.checkpoint, str(scratch or directory), max_to_keep=2)
+        self.history: list[dict[str, float]] = []
 
-    def restore(self) -> int:
-        """Restore the chief's latest checkpoint, if any; the epoch to start at."""
-        import tensorflow as tf
+    def restore(self, epochs: int) -> int:
+        """Restore the committed checkpoint, if any; the epoch to start at."""
+        state = read_state(self.directory)
+        if state is None:
+            return 0
+        self.checkpoint.restore(str(self.directory / state.weights)).expect_partial()
+        self.history = state.history
+        return epochs if state.complete else state.epoch
 
-        if latest := tf.train.latest_checkpoint(str(self.directory)):
-            self.checkpoint.restore(latest).expect_partial()
-        return int(self.epoch.numpy())
-
-    def save(self, epoch: int) -> None:
-        self.epoch.assign(epoch + 1)
-        self.manager.save()
-
-    def finish(self) -> None:
-        """Training ended: the backup is no longer needed (as ``BackupAndRestore(delete_checkpoint=True)``)."""
-        shutil.rmtree(self.directory if self.is_chief else self.manager.directory, ignore_errors=True)
+    def on_epoch_end(self, epoch: int, logs: dict[str, float] | None = None) -> None:
+        values = finite_logs(logs)
+        if values is None:
+            return  # a NaN epoch is never committed
+        path = Path(self.manager.save())
+        self.history = [*self.history[:epoch], values]
+        if self.is_chief:
+            complete = bool(self.model.stop_training) or epoch + 1 >= self.params["epochs"]
+            write_state(self.directory, BackupState(epoch + 1, path.name, complete, self.history))

@@ -5,9 +5,9 @@ from __future__ import annotations
 import hashlib
 import json
 import platform
+import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -82,7 +82,9 @@ def train(
     import keras
 
     from keraslab import models, tasks
+    from keraslab.training.backup import EpochBackup, load_weights, read_state
     from keraslab.training.callbacks import best_weights_path, first_non_finite, standard_callbacks
+    from keraslab.training.distributed import scratch_dir
 
     strategy, strategy_name = select(training.strategy, training.devices)  # first: multiworker needs a fresh TF
     # Only now: the store opens while the data loads. Opened during TensorFlow's import, MLflow's imports would
@@ -96,8 +98,9 @@ def train(
     config = resolved_config(spec, params)
     key = resume_key(config)
     workdir = (checkpoint_root or store_dir() / "checkpoints") / spec.name / key
-    resumable = (workdir / "backup").exists()
-    own_dir = workdir if chief else Path(tempfile.mkdtemp(prefix="keraslab-worker-"))  # best weights, backups
+    backup_dir = workdir / "backup"  # kept until the run ends FINISHED: a kill while logging the model resumes
+    restored = read_state(backup_dir)
+    own_dir = workdir if chief else scratch_dir(workdir, strategy)  # best weights, a worker's own backups
 
     global_batch = training.batch_size * replicas
     train_ds, val_ds, test_ds = task.datasets(splits, spec, global_batch)
@@ -110,17 +113,22 @@ def train(
             run_name=spec.name,
             tags=tags,
             key=key,
-            resumable=resumable,
+            resumable=restored is not None,
             config=config,
             params={"training.global_batch_size": global_batch, "replicas": replicas, "dtype_policy": policy},
         ),
     ):
+        if tracker.enabled and restored and not tracker.resumed:  # left by a kill after its run had finished
+            shutil.rmtree(backup_dir, ignore_errors=True)
+            restored = None
+        tracker.log_missing_epochs(restored.history if restored else [])
         with strategy.scope():
             model = apply_execution_options(models.build(spec.model.builder, params), training)
         best_so_far = best_value(tracker.metric_history([training.monitor]).get(training.monitor), training.monitor)
         callbacks = [
             *standard_callbacks(training, own_dir, best_so_far),
             *task.callbacks(spec, splits, tracker),
+            EpochBackup(backup_dir),  # after what adds to the epoch's logs, before what logs them
             *tracker.keras_callbacks(),
         ]
 
@@ -136,8 +144,8 @@ def train(
                 global_batch=global_batch,
                 epochs=training.epochs,
                 callbacks=callbacks,
-                backup_dir=workdir / "backup",
-                is_chief=chief,
+                backup_dir=backup_dir,
+                scratch=None if chief else own_dir,
                 verbose=verbose if chief else 0,
             )
             model = distributed.local_copy(model, lambda: models.build(spec.model.builder, params))
@@ -157,14 +165,15 @@ def train(
         if bad := first_non_finite(history):
             raise TrainingDiverged(f"{bad[0]} became non-finite in epoch {bad[1] + 1}; training stopped")
         if best_weights_path(own_dir).exists():
-            model.load_weights(best_weights_path(own_dir))
+            load_weights(model, best_weights_path(own_dir))
 
-        curves = tracker.metric_history(sorted(history))
+        curves = tracker.metric_history(sorted(history or (restored.history[-1] if restored else {})))
         if curves:
             from keraslab.tracking.plots import learning_curves
 
             tracker.log_figure(learning_curves(curves), "learning_curves.png")
         evaluation, model_uri = session.finish(model, test_ds, tracking.register)
+    shutil.rmtree(backup_dir if chief else own_dir, ignore_errors=True)  # only now: the run ended FINISHED
 
     return TrainResult(
         run_id=tracker.run_id,

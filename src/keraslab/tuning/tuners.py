@@ -13,23 +13,27 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import json
 import os
 import resource
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import keras_tuner
 from mlflow import MlflowClient
 from mlflow.entities import Metric, Param, RunTag
 
-from keraslab.tracking.runs import FAILURE_TAG
+from keraslab.tracking import queries
+from keraslab.tracking.queries import PARENT_TAG
+from keraslab.tracking.stale import FAILURE_TAG, process_tags
+from keraslab.training.backup import write_text_atomically
 
 if TYPE_CHECKING:
     from keraslab.tuning.space import TunerSpec
 
-PARENT_TAG = "mlflow.parentRunId"
 SEARCH_TAG = "keraslab.search_key"
 TRIAL_TAG = "keraslab.trial_id"
 KT_PREFIX = "tuner/"
@@ -85,7 +89,8 @@ class TrackedTuner:
         # (TensorFlow, the data) keeps those collections from rescanning it: seconds less per trial.
         gc.freeze()
         try:
-            super().search(*args, **kwargs)
+            with atomic_json_saves():
+                super().search(*args, **kwargs)
         except BaseException as exc:
             status = "KILLED" if isinstance(exc, KeyboardInterrupt) else "FAILED"
             for record in self.records.values():
@@ -149,10 +154,8 @@ class TrackedTuner:
     # ------------------------------------------------------------------ MLflow
 
     def _children(self, condition: str) -> list[Any]:
-        parent = self.tracking.parent_run_id
-        return self._client.search_runs(
-            [self.tracking.experiment_id], filter_string=f"tags.`{PARENT_TAG}` = '{parent}' and {condition}"
-        )
+        context = self.tracking
+        return queries.child_runs(context.uri, context.experiment_id, context.parent_run_id, condition)
 
     def _start_child(self, trial: keras_tuner.engine.trial.Trial) -> str:
         values = trial.hyperparameters.values
@@ -161,6 +164,7 @@ class TrackedTuner:
             SEARCH_TAG: self.tracking.search_key,
             TRIAL_TAG: trial.trial_id,
             "keraslab.tuner_id": self.tuner_id,
+            **process_tags(),
             **{k: str(v) for k, v in values.items() if k.startswith(KT_PREFIX)},
         }
         run = self._client.create_run(self.tracking.experiment_id, tags=tags, run_name=f"trial-{trial.trial_id}")
@@ -282,6 +286,30 @@ def planned_trials(tuner: TrackedTuner) -> int | None:
         total = per_iteration * oracle.hyperband_iterations
         return min(total, oracle.max_trials) if oracle.max_trials else total
     return getattr(oracle, "max_trials", None)
+
+
+@contextlib.contextmanager
+def atomic_json_saves() -> Iterator[None]:
+    """Keras Tuner writes its oracle, trial and tuner JSON files in place, so a kill mid-write leaves a truncated
+    file on which the search cannot resume (the failure of keras-team/keras-tuner#987). Within the block local
+    files are written under a temporary name and renamed. Private KT API (``keras_tuner.src.utils.save_json``,
+    which every KT save calls): tests/test_faults.py fails loudly if an upgrade moves it."""
+    from keras_tuner.src import utils
+
+    original = utils.save_json
+
+    def save_json(path: str, obj: Any) -> str:
+        if "://" in str(path):  # a remote file system (gs://...): KT's own write
+            return original(path, obj)
+        text = json.dumps(obj)
+        write_text_atomically(Path(path), text)
+        return text
+
+    utils.save_json = save_json
+    try:
+        yield
+    finally:
+        utils.save_json = original
 
 
 # ---------------------------------------------------------------------- memory
