@@ -98,6 +98,7 @@ class ProjectSpec(Strict):
 
 
 def read_toml(path: Path) -> dict[str, Any]:
+    """The TOML table of ``path``; any file that is not readable UTF-8 TOML raises ConfigError naming it."""
     try:
         with path.open("rb") as fh:
             return tomllib.load(fh)
@@ -105,6 +106,10 @@ def read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: file not found") from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML ({exc})") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start}), so not TOML") from exc
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read ({exc.strerror or exc})") from exc
 
 
 def parse_override(text: str) -> tuple[list[str], Any]:

@@ -65,9 +65,9 @@ def _parse_body(path: Path, header: dict[str, str], body: list[tuple[int, str]])
     if not class_label or class_label[0].lower() != "true" or len(class_label) < 3:
         raise DataUnavailable(f"{path}: expected '@classLabel true <label> <label> ...' (a classification problem)")
     classes = class_label[1:]
-    dims = 1 if header.get("@univariate", "").lower() == "true" else int(header.get("@dimensions", "1"))
+    dims = 1 if header.get("@univariate", "").lower() == "true" else _count(path, header, "@dimensions", "1")
     equal = header.get("@equallength", "true").lower() == "true"
-    declared = int(header["@serieslength"]) if equal and "@serieslength" in header else None
+    declared = _count(path, header, "@serieslength") if equal and "@serieslength" in header else None
     series, labels = [], []
     for number, line in body:
         *channels, label = line.split(":")
@@ -93,6 +93,14 @@ def _parse_body(path: Path, header: dict[str, str], body: list[tuple[int, str]])
     if not series:
         raise DataUnavailable(f"{path}: no cases after @data")
     return TsFile(header.get("@problemname", path.stem), classes, series, labels)
+
+
+def _count(path: Path, header: dict[str, str], key: str, default: str = "") -> int:
+    """A header value that must be a positive whole number (``@dimensions``, ``@seriesLength``)."""
+    text = header.get(key, default)
+    if not text.isdigit() or int(text) < 1:
+        raise DataUnavailable(f"{path}: {key} {text!r} is not a positive whole number")
+    return int(text)
 
 
 def _values(where: str, text: str) -> np.ndarray:

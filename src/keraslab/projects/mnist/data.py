@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import zlib
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -36,8 +37,8 @@ def read_idx(path: Path) -> np.ndarray:
     try:
         with opener(path, "rb") as fh:
             data = fh.read()
-    except OSError as exc:
-        raise DataUnavailable(f"{path}: cannot read IDX file ({exc})") from exc
+    except (OSError, EOFError, zlib.error) as exc:  # a truncated .gz ends in EOFError, a corrupt one in zlib.error
+        raise DataUnavailable(f"{path}: cannot read IDX file ({exc or type(exc).__name__})") from exc
     if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] not in IDX_DTYPES:
         raise DataUnavailable(f"{path}: not an IDX file (bad magic number {data[:4].hex()})")
     ndim = data[3]
