@@ -5,21 +5,20 @@ digits) gives the MNIST "Inception Score" (confidence × class spread, at most 1
 its penultimate features to real training digits, for the trained generator, an untrained generator (the
 random-generator baseline) and real test digits (the ceiling).
 
-Face aging (procedural faces, 64×64): the wrinkle/grey detector score of young faces, of those faces aged by
-the trained CycleGAN and of real old faces; the Fréchet distance (8×8 pooled pixels) to real old faces before
-and after aging; cycle reconstruction L1/SSIM; generator images per second. Runs are tracked into a temporary
-MLflow store (sample grids per epoch), and the final grids are written next to the results.
+Face aging on real faces (UTKFace from ``--data-dir``, the project's default source): one row per run, the
+project's defaults and each ``--variant NAME:key=value,key=value`` tried. Each row: the mean age shift of young
+test faces (aged − young) by the project's own regressor and by the independent estimator of the ``eval`` extra,
+the share of aged faces dlib's face recognition verifies as their input's person, the Fréchet distance (8×8 pooled
+pixels) of aged faces to real old ones next to that of the unchanged young faces, both estimators' MAE on the
+test faces, training time and images/s. Rows of earlier invocations with other names are kept, so variants can
+be measured one invocation at a time. Results are tables only: face images are logged to the MLflow runs (a
+throwaway store), never written here.
 
-Face aging on UTKFace (only with ``--utkface DIR``, a folder of ``age_gender_race_datetime.jpg[.chip.jpg]``): the
-mean age predicted by the project's age regressor (trained on the training faces of every age) for young faces,
-the same faces aged, real old faces and rejuvenated ones; the shift aged − young (target ≥ +15 years); the
-regressor's MAE on held-out faces; identity kept as cycle L1/SSIM.
+    python benchmarks/gan.py --data-dir ../shared/data                        # both, project defaults
+    python benchmarks/gan.py --data-dir DIR --only aging --variant "attention:model.attention=true"
+    python benchmarks/gan.py --data-dir DIR --only aging --aging-set training.epochs=10 --label-suffix " (10 ep)"
 
-    python benchmarks/gan.py --data-dir /work/shared/data            # ~15-20 min on 2 shared cores
-    python benchmarks/gan.py --data-dir DIR --gan-epochs 1 --aging-epochs 1   # a quick look
-    python benchmarks/gan.py --data-dir DIR --utkface ~/UTKFace --utkface-set data.options.image_size=64
-
-Results go to ``benchmarks/results/gan.md`` (and ``gan_mnist_samples.png``, ``gan_aging_samples.png``).
+Results go to ``benchmarks/results/gan.md`` (and ``gan_mnist_samples.png``).
 """
 
 from __future__ import annotations
@@ -27,6 +26,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import re
 import tempfile
 import time
 from pathlib import Path
@@ -36,6 +36,12 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 SAMPLES = 2000
+SECTIONS = {"mnist": "### MNIST GAN", "aging": "### Face aging on real faces"}
+AGING_HEADER = [
+    "| run | shift, own regressor (y) | shift, independent (y) ↑ | identity verified ↑ | FD aged → old ↓ "
+    "| FD young → old | MAE own / independent (y) | epochs | fit (min) | train images/s | load 1-min |",
+    "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+]
 
 
 def train_project(project: str, overrides: list[str], data_dir: str | None) -> tuple[object, object, float]:
@@ -102,99 +108,89 @@ def mnist_gan(data_dir: str, epochs: int, overrides: list[str]) -> tuple[list[st
     return lines, {"wall": wall}
 
 
-def face_aging(epochs: int, overrides: list[str]) -> tuple[list[str], dict]:
-    from keraslab import data
-    from keraslab.projects.face_aging.task import domains, translation_grid
+def aging_row(label: str, data_dir: str, overrides: list[str]) -> str:
+    """Train face-aging on the real faces of ``data_dir`` with ``overrides``; one table row of its test metrics."""
+    before = os.getloadavg()[0]
+    result = train_project("face-aging", overrides, data_dir)[1]
+    m, load = result.test_metrics, f"{before:.1f}–{os.getloadavg()[0]:.1f}"
 
-    spec, result, wall = train_project("face-aging", [f"training.epochs={epochs}", *overrides], None)
-    m = result.test_metrics
-    splits = data.load(spec.data, None, spec.training.seed)
-    young, old = domains(splits.x_test, splits.y_test)
-    translation_grid(result.model, young[:8], old[:8], f"face-aging after {result.epochs_run} epochs").savefig(
-        RESULTS / "gan_aging_samples.png"
+    def get(name: str, form: str) -> str:
+        return format(m[name], form) if name in m else "–"
+
+    maes = f"{get('test_age_regressor_mae', '.1f')} / {get('test_age_independent_mae', '.1f')}"
+    verified = f"{m['test_identity_verified']:.0%}" if "test_identity_verified" in m else "–"
+    return (
+        f"| {label} | {get('test_age_shift', '+.1f')} | {get('test_age_independent_shift', '+.1f')} | {verified} "
+        f"| {get('test_fd_aged', '.2f')} | {get('test_fd_young', '.2f')} | {maes} | {result.epochs_run} "
+        f"| {result.fit_seconds / 60:.1f} | {result.train_samples_per_second:.1f} | {load} |"
     )
-    p = {**spec.builder_params(), **splits.info.model_params}
-    gap = (m["test_age_score_aged"] - m["test_age_score_young"]) / (m["test_age_score_old"] - m["test_age_score_young"])
-    lines = [
-        f"### Face aging CycleGAN (`keraslab train face-aging --epochs {epochs}`, procedural faces)",
-        "",
-        f"{spec.data.options['count']} faces per domain at {p['input_shape'][0]}×{p['input_shape'][1]}; "
-        f"generators width {p['generator_width']} with {p['residual_blocks']} residual blocks, critics width "
-        f"{p['critic_width']}; batch {spec.training.batch_size}; {len(young)} young and {len(old)} old test faces.",
-        "",
-        "| test faces | detector score (0 young … 1 old) | Fréchet distance to real old (8×8 pixels) ↓ |",
-        "|---|---:|---:|",
-        f"| young, unaged (baseline) | {m['test_age_score_young']:.3f} | {m['test_fd_young']:.2f} |",
-        f"| young, aged by the CycleGAN | {m['test_age_score_aged']:.3f} | {m['test_fd_aged']:.2f} |",
-        f"| real old (target) | {m['test_age_score_old']:.3f} | 0 |",
-        f"| old, rejuvenated | {m['test_age_score_rejuvenated']:.3f} | – |",
-        "",
-        f"Detector gap closed by aging: {gap:.0%} (aged − young) / (old − young). Fréchet distance to old faces: "
-        f"{m['test_fd_aged'] / m['test_fd_young']:.2f}× the unaged one.",
-        "",
-        f"Identity kept (cycle young→old→young and old→young→old): L1 {m['test_cycle_l1']:.4f} (pixels in [0, 1]), "
-        f"SSIM {m['test_cycle_ssim']:.3f}. Generator speed: {m['test_images_per_second']:.0f} images/s "
-        f"({p['input_shape'][0]}×{p['input_shape'][1]}, batch 32, CPU). Training: {result.epochs_run} epochs, "
-        f"{result.fit_seconds / 60:.1f} min fit, {result.train_samples_per_second:.1f} images/s; "
-        f"wall {wall / 60:.1f} min including evaluation.",
-        "",
-    ]
-    return lines, {"wall": wall}
 
 
-def face_aging_utkface(folder: str, epochs: int, overrides: list[str]) -> list[str]:
-    source = ["data.options.source=utkface", f"data.options.path={folder}"]
-    spec, result, wall = train_project("face-aging", [f"training.epochs={epochs}", *source, *overrides], None)
-    m, opts = result.test_metrics, spec.data.options
-    return [
-        f"### Face aging CycleGAN on UTKFace (`{folder}`, {epochs} epochs)",
-        "",
-        f"Domains: young ≤ {opts.get('young_max_age', 30)}, old ≥ {opts.get('old_min_age', 50)} years. The age "
-        f"regressor (spine `cnn`, linear head) trained on the training faces of every age: MAE "
-        f"{m['test_age_regressor_mae']:.1f} years on held-out faces.",
-        "",
-        "| test faces | mean predicted age (years) |",
-        "|---|---:|",
-        f"| young, unaged | {m['test_age_young']:.1f} |",
-        f"| young, aged by the CycleGAN | {m['test_age_aged']:.1f} |",
-        f"| real old | {m['test_age_old']:.1f} |",
-        f"| old, rejuvenated | {m['test_age_rejuvenated']:.1f} |",
-        "",
-        f"Age shift aged − young: **{m['test_age_shift']:+.1f} years** (target ≥ +15). Identity kept: cycle L1 "
-        f"{m['test_cycle_l1']:.4f}, SSIM {m['test_cycle_ssim']:.3f}. Wall {wall / 60:.1f} min.",
-        "",
-    ]
+def aging_section(rows: list[str], previous: str) -> list[str]:
+    """The face-aging table: ``previous``'s rows (the old section's text), those of the same name replaced by
+    ``rows``, new names added at the end; the notes below the old table kept."""
+
+    def name(row: str) -> str:
+        return row.split(" | ")[0][2:]
+
+    kept = {name(line): line for line in previous.splitlines() if line.startswith("| ") and line != AGING_HEADER[0]}
+    kept.update({name(row): row for row in rows})
+    notes = [line for line in previous.splitlines()[1:] if line and not line.startswith("|")]
+    return [SECTIONS["aging"], "", *AGING_HEADER, *kept.values(), "", *notes]
+
+
+def variant(text: str) -> tuple[str, list[str]]:
+    """``NAME:key=value,key=value`` -> (NAME, overrides)."""
+    name, _, overrides = text.partition(":")
+    return name, [o for o in overrides.split(",") if o]
+
+
+def sections_of(text: str) -> dict[str, str]:
+    """The results file's sections by key (``SECTIONS``), each from its heading to the next one."""
+    parts = re.split(r"(?m)^(?=### )", text)
+    return {key: part for part in parts for key, heading in SECTIONS.items() if part.startswith(heading)}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data-dir", required=True, help="folder with mnist/ (the official IDX files)")
+    parser.add_argument("--data-dir", required=True, help="folder with mnist/ and utkface/")
+    parser.add_argument("--only", choices=SECTIONS, help="run one benchmark; the other's results section is kept")
     parser.add_argument("--gan-epochs", type=int, default=5)
-    parser.add_argument("--aging-epochs", type=int, default=8)
     parser.add_argument("--gan-set", action="append", default=[], help="override for gan-mnist")
-    parser.add_argument("--aging-set", action="append", default=[], help="override for face-aging")
-    parser.add_argument("--utkface", help="a UTKFace folder: also age real faces and report the age shift")
-    parser.add_argument("--utkface-set", action="append", default=[], help="override for face-aging on UTKFace")
+    parser.add_argument("--aging-set", action="append", default=[], help="override for every face-aging run")
+    parser.add_argument("--variant", action="append", default=[], help="NAME:key=value,...: one more face-aging run")
+    parser.add_argument("--no-defaults", action="store_true", help="face aging: run the variants only")
+    parser.add_argument("--label-suffix", default="", help="appended to every face-aging row's name")
     args = parser.parse_args()
+    data_dir = str(Path(args.data_dir).resolve())
 
-    started = time.perf_counter()
+    new: dict[str, list[str]] = {}  # mnist: the section's lines; aging: the rows by name
     with tempfile.TemporaryDirectory() as store:
-        os.chdir(store)  # ./mlruns: a throwaway tracking store and checkpoints
-        gan_lines, _ = mnist_gan(args.data_dir, args.gan_epochs, args.gan_set)
-        aging_lines, _ = face_aging(args.aging_epochs, args.aging_set)
-        if args.utkface:
-            aging_lines += face_aging_utkface(args.utkface, args.aging_epochs, args.utkface_set)
-    total = time.perf_counter() - started
+        os.chdir(store)  # ./mlruns: a throwaway tracking store (sample grids) and checkpoints
+        if args.only in (None, "mnist"):
+            new["mnist"] = mnist_gan(data_dir, args.gan_epochs, args.gan_set)[0]
+        if args.only in (None, "aging"):
+            runs = [] if args.no_defaults else [("defaults", [])]
+            runs += [variant(v) for v in args.variant]
+            new["aging"] = [
+                aging_row(name + args.label_suffix, data_dir, [*args.aging_set, *extra]) for name, extra in runs
+            ]
+    # read only now: benchmarks of other variants may have finished meanwhile
+    sections = sections_of((RESULTS / "gan.md").read_text() if (RESULTS / "gan.md").exists() else "")
+    if "mnist" in new:
+        sections["mnist"] = "\n".join(new["mnist"])
+    if "aging" in new:
+        sections["aging"] = "\n".join(aging_section(new["aging"], sections.get("aging", "")))
     header = [
-        "# GAN benchmark (issue 8)",
+        "# GAN benchmark",
         "",
-        f"`python benchmarks/gan.py --data-dir {args.data_dir} --gan-epochs {args.gan_epochs} "
-        f"--aging-epochs {args.aging_epochs}`: {total / 60:.1f} min in all on {platform.machine()} with "
-        f"{os.cpu_count()} CPU cores **shared with other agents' jobs** (wall times are inflated and noisy; the "
-        "quality numbers are not timing-dependent). One run each; seeds fixed.",
+        f"`python benchmarks/gan.py --data-dir DIR [--only mnist|aging]` on {platform.machine()} with "
+        f"{os.cpu_count()} CPU cores while other jobs were running (wall times are inflated and noisy; the load "
+        "column gives the 1-minute load average before–after each run; the quality numbers do not depend on "
+        "timing). One run each; seeds fixed.",
         "",
     ]
-    text = "\n".join(header + gan_lines + aging_lines)
+    text = "\n".join(header + [sections[key].strip() + "\n" for key in SECTIONS if key in sections])
     (RESULTS / "gan.md").write_text(text)
     print(text)
 
