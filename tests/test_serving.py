@@ -66,8 +66,37 @@ def test_mnist_digit_fits_20_box_centres_by_mass_and_inverts_light_backgrounds()
     assert height <= 20 and width <= 20 and max(height, width) >= 19
     total = dark.sum()
     centre = ((dark.sum(1) * np.arange(28)).sum() / total, (dark.sum(0) * np.arange(28)).sum() / total)
-    assert abs(centre[0] - 13.5) <= 1.0 and abs(centre[1] - 13.5) <= 1.0
+    assert abs(centre[0] - 14) <= 0.5 and abs(centre[1] - 14) <= 0.5  # MNIST's centre of mass: pixel (14, 14)
     assert dark.max() > 0.9 and dark[0].max() == 0  # strokes light, background dark
+
+
+def test_an_mnist_style_digit_comes_back_unchanged() -> None:
+    digit = mnist_digit(digit_seven() / 255.0)
+    np.testing.assert_allclose(mnist_digit(digit), digit, atol=1e-6)
+
+
+def smooth_digit() -> np.ndarray:
+    """A 28×28 digit with MNIST's anti-aliased stroke edges: a blurred ring, normalised."""
+    from PIL import Image, ImageDraw, ImageFilter
+
+    canvas = Image.new("L", (280, 280))
+    ImageDraw.Draw(canvas).ellipse((70, 40, 200, 240), outline=255, width=26)
+    return mnist_digit(np.asarray(canvas.filter(ImageFilter.GaussianBlur(4)), dtype=np.float32) / 255.0)
+
+
+@pytest.mark.parametrize("size", [56, 84, 112, 224, 448])
+@pytest.mark.parametrize("dark_on_light", [False, True])
+def test_a_digit_reads_alike_at_any_resolution_and_polarity(size: int, dark_on_light: bool) -> None:
+    """The same digit as a larger scan (bicubic upscaling), either ink polarity, normalises to nearly the same
+    28×28 array: same box, same place, strokes as bright."""
+    from PIL import Image
+
+    digit = smooth_digit()
+    scan = np.asarray(Image.fromarray(digit).resize((size, size), Image.Resampling.BICUBIC), dtype=np.float32)
+    scan = np.clip(scan, 0.0, 1.0)
+    normalised = mnist_digit(1.0 - scan if dark_on_light else scan)
+    assert np.abs(normalised - digit).mean() < 0.02
+    assert np.abs(normalised - digit).max() < 0.35
 
 
 def test_blank_image_stays_blank_and_bad_images_say_what_is_expected() -> None:

@@ -1,9 +1,9 @@
 """Images as users have them -> arrays as a model trained on MNIST-style data expects them.
 
 ``decode_image`` / ``decode_rgb`` turn base64 or raw PNG/JPEG bytes into a grayscale / RGB array (with size limits);
-``mnist_digit`` normalises a grayscale drawing the way the MNIST digits were made: light strokes on a dark
-background, the drawing fitted into a 20×20 box keeping its aspect ratio, placed in a 28×28 field so that its
-centre of mass is at the centre. AirCalc reuses it for its handwritten symbols.
+``mnist_digit`` normalises a grayscale drawing of any size the way the MNIST digits were made: light strokes on
+a dark background, the drawing fitted into a 20×20 box keeping its aspect ratio (anti-aliased), placed in a 28×28
+field so that its centre of mass is at the centre. AirCalc reuses it for its handwritten symbols.
 """
 
 from __future__ import annotations
@@ -20,7 +20,9 @@ if TYPE_CHECKING:
 
 MAX_IMAGE_BYTES = 10 * 1024 * 1024  # encoded size accepted per image
 MAX_IMAGE_PIXELS = 25_000_000  # decoded size accepted per image (PIL's decompression-bomb guard)
-INK_THRESHOLD = 0.1  # pixels above this (after inversion, in [0, 1]) count as part of the drawing
+SATURATED_SHARE = 0.4  # of MNIST's ink pixels (> 0.1), 41 % are at 0.95 or more
+FAINT = 0.02  # resampled values below this are ringing, not ink
+INK_CONTRAST = 0.1  # strokes must differ from the background by this much (in [0, 1]) to count as a drawing
 
 
 class ImageError(ValueError):
@@ -86,28 +88,82 @@ def _flatten_alpha(image: PILImage) -> PILImage:
 
 
 def mnist_digit(gray: np.ndarray, size: int = 28, box: int = 20) -> np.ndarray:
-    """A grayscale drawing in [0, 1] (any size, either polarity) -> ``size``×``size`` float32, MNIST style."""
+    """A grayscale drawing in [0, 1] (any size, either polarity) -> ``size``×``size`` float32, made the way the
+    MNIST digits were: light strokes on black, the drawing scaled (anti-aliased) so that its bounding box fits a
+    ``box``×``box`` square, its centre of mass at the centre of the field.
+
+    The box is measured on the strokes' half-intensity outline, which resampling leaves in place. A drawing
+    larger than the box is resampled (Lanczos) with its centre of mass placed exactly; one at MNIST's scale or
+    smaller keeps the box's corner on the pixel grid and moves by whole pixels, as MNIST's digits did, so a
+    28×28 MNIST digit comes back unchanged.
+    """
     from PIL import Image
 
     if gray.ndim != 2 or min(gray.shape) == 0:
         raise ImageError(f"expected a 2-D grayscale image, got shape {gray.shape}")
-    border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
-    ink = 1.0 - gray if np.median(border) > 0.5 else gray  # light background: dark strokes become light
-    rows, cols = np.nonzero(ink > INK_THRESHOLD)
     out = np.zeros((size, size), dtype=np.float32)
+    ink = strokes(gray)
+    rows, cols = np.nonzero(ink >= 0.5)
     if rows.size == 0:
         return out  # a blank drawing stays blank
-    crop = ink[rows.min() : rows.max() + 1, cols.min() : cols.max() + 1]
-    scale = box / max(crop.shape)
-    height, width = (max(1, round(n * scale)) for n in crop.shape)
-    patch = np.asarray(Image.fromarray(crop.astype(np.float32)).resize((width, height), Image.Resampling.BILINEAR))
-    patch = np.clip(patch, 0.0, 1.0)
-    total = patch.sum()
-    if total <= 0:
+    top, left = rows.min(), cols.min()
+    height, width = rows.max() + 1 - top, cols.max() + 1 - left
+    scale = box / max(height, width)
+    if scale < 1:  # the field's corner in input coordinates (pixel edges), the centre of mass at size / 2
+        mass_row, mass_col = centre_of_mass(ink)
+        field_top, field_left = (mass + 0.5 - (size / 2 + 0.5) / scale for mass in (mass_row, mass_col))
+    else:
+        field_top = top - round((size - height * scale) / 2) / scale
+        field_left = left - round((size - width * scale) / 2) / scale
+    span = size / scale
+    pad = int(np.ceil(span)) + 1
+    padded = Image.fromarray(np.pad(ink, pad))
+    region = (field_left + pad, field_top + pad, field_left + pad + span, field_top + pad + span)
+    resample = Image.Resampling.LANCZOS if scale < 1 else Image.Resampling.BILINEAR
+    digit = saturated(np.asarray(padded.resize((size, size), resample, box=region)))
+    return digit if scale < 1 else centred_by_mass(digit, out)
+
+
+def centre_of_mass(image: np.ndarray) -> tuple[float, float]:
+    """(row, column) of ``image``'s centre of mass, in pixel indices."""
+    total = image.sum()
+    return (
+        float((image.sum(axis=1) * np.arange(image.shape[0])).sum() / total),
+        float((image.sum(axis=0) * np.arange(image.shape[1])).sum() / total),
+    )
+
+
+def strokes(gray: np.ndarray) -> np.ndarray:
+    """Ink as MNIST has it: light on dark (a light background is inverted), background 0, the strongest
+    strokes 1 (a grey scan's contrast stretched)."""
+    border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
+    ink = 1.0 - gray if np.median(border) > 0.5 else gray
+    background = float(np.median(np.concatenate([ink[0], ink[-1], ink[:, 0], ink[:, -1]])))
+    peak = float(np.percentile(ink, 99.9))
+    if peak - background < INK_CONTRAST:
+        return np.zeros_like(ink, dtype=np.float32)
+    return np.clip((ink - background) / (peak - background), 0.0, 1.0).astype(np.float32)
+
+
+def saturated(digit: np.ndarray) -> np.ndarray:
+    """Stroke intensities scaled up until, as in MNIST, ``SATURATED_SHARE`` of the ink is at full intensity
+    (downscaling a large drawing averages its stroke edges into the centres); MNIST-bright strokes stay as they are.
+    Resampling's faint ringing around the strokes is cleared: MNIST's background is exactly 0."""
+    digit = np.where(digit < FAINT, 0.0, digit).astype(np.float32)
+    ink = digit[digit > 0.1]
+    level = float(np.percentile(ink, 100 * (1 - SATURATED_SHARE))) if ink.size else 1.0
+    return np.clip(digit / level if 0.1 < level < 0.95 else digit, 0.0, 1.0)
+
+
+def centred_by_mass(digit: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """``digit`` moved by whole pixels so that its centre of mass sits where MNIST's does (pixel 14, 14 of 28),
+    written into ``out`` (zeros)."""
+    size = out.shape[0]
+    if digit.sum() <= 0:
         return out
-    com_row = (patch.sum(axis=1) * np.arange(height)).sum() / total
-    com_col = (patch.sum(axis=0) * np.arange(width)).sum() / total
-    top = int(np.clip(round((size - 1) / 2 - com_row), 0, size - height))
-    left = int(np.clip(round((size - 1) / 2 - com_col), 0, size - width))
-    out[top : top + height, left : left + width] = patch
+    shift_row, shift_col = (round(size / 2 - mass) for mass in centre_of_mass(digit))
+    rows, cols = slice(max(0, shift_row), size + min(0, shift_row)), slice(max(0, shift_col), size + min(0, shift_col))
+    source_rows = slice(max(0, -shift_row), size - max(0, shift_row))
+    source_cols = slice(max(0, -shift_col), size - max(0, shift_col))
+    out[rows, cols] = digit[source_rows, source_cols]
     return out
