@@ -88,3 +88,12 @@ def test_runs_marks_dead_runs_killed_and_all_shows_them(store: tuple[str, str], 
     every = CliRunner().invoke(app, ["runs", "mnist-mlp", "--all"], env={"COLUMNS": "250"})
     assert every.exit_code == 0, every.output
     assert dead[:12] in every.output and "KILLED" in every.output and "ended without ending its run" in every.output
+
+
+def test_overwritten_runs_end_killed_and_are_never_resumed(store: tuple[str, str]) -> None:
+    uri, experiment_id = store
+    old = running_run(uri, experiment_id, process_tags(dead_pid()))
+    assert queries.end_unfinished(uri, experiment_id, "k") == [old]
+    run = MlflowClient(uri).get_run(old)
+    assert run.info.status == "KILLED" and "--overwrite" in run.data.tags[FAILURE_TAG]
+    assert queries.find_resumable(uri, experiment_id, "k", progress_ok=False) is None

@@ -61,13 +61,16 @@ def find_resumable(uri: str, experiment_id: str, key: str, progress_ok: bool = T
 
 
 def end_unfinished(uri: str, experiment_id: str, key: str) -> list[str]:
-    """End KILLED every unfinished run with resume key ``key`` (``tune --overwrite``); their ids."""
+    """End KILLED every unfinished run with resume key ``key`` and take the key off, so that none is resumed
+    (``tune --overwrite``); their ids."""
     client = _client(uri)
     runs = client.search_runs(
         [experiment_id],
         filter_string=f"tags.`{RESUME_KEY_TAG}` = '{key}' and attributes.status != 'FINISHED'",
     )
     for run in runs:
+        client.set_tag(run.info.run_id, FAILURE_TAG, "superseded: the same search was started again (--overwrite)")
+        client.delete_tag(run.info.run_id, RESUME_KEY_TAG)
         client.set_terminated(run.info.run_id, "KILLED")
     return [run.info.run_id for run in runs]
 
