@@ -10,9 +10,10 @@ project's defaults and each ``--variant NAME:key=value,key=value`` tried. Each r
 test faces (aged − young) by the project's own regressor and by the independent estimator of the ``eval`` extra,
 the share of aged faces dlib's face recognition verifies as their input's person, the Fréchet distance (8×8 pooled
 pixels) of aged faces to real old ones next to that of the unchanged young faces, both estimators' MAE on the
-test faces, training time and images/s. Rows of earlier invocations with other names are kept, so variants can
-be measured one invocation at a time. Results are tables only: face images are logged to the MLflow runs (a
-throwaway store), never written here.
+test faces, training time (fit, and the whole run with data and evaluation), the run's CPU time (user + system:
+what it costs whatever else runs; on 2 free cores the wall time is at least half of it) and images/s. Rows of
+earlier invocations with other names are kept, so variants can be measured one invocation at a time. Results are
+tables only: face images are logged to the MLflow runs (a throwaway store), never written here.
 
     python benchmarks/gan.py --data-dir ../shared/data                        # both, project defaults
     python benchmarks/gan.py --data-dir DIR --only aging --variant "attention:model.attention=true"
@@ -27,6 +28,7 @@ import argparse
 import os
 import platform
 import re
+import resource
 import tempfile
 import time
 from pathlib import Path
@@ -39,8 +41,9 @@ SAMPLES = 2000
 SECTIONS = {"mnist": "### MNIST GAN", "aging": "### Face aging on real faces"}
 AGING_HEADER = [
     "| run | shift, own regressor (y) | shift, independent (y) ↑ | identity verified ↑ | FD aged → old ↓ "
-    "| FD young → old | MAE own / independent (y) | epochs | fit (min) | train images/s | load 1-min |",
-    "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    "| FD young → old | MAE own / independent (y) | epochs | fit (min) | run (min) | CPU (min) | train images/s "
+    "| load 1-min |",
+    "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
 ]
 
 
@@ -108,11 +111,18 @@ def mnist_gan(data_dir: str, epochs: int, overrides: list[str]) -> tuple[list[st
     return lines, {"wall": wall}
 
 
+def cpu_seconds() -> float:
+    """User + system CPU time of this process so far (all its threads): the cost of a run whatever the load."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def aging_row(label: str, data_dir: str, overrides: list[str]) -> str:
     """Train face-aging on the real faces of ``data_dir`` with ``overrides``; one table row of its test metrics."""
-    before = os.getloadavg()[0]
-    result = train_project("face-aging", overrides, data_dir)[1]
+    before, cpu_before = os.getloadavg()[0], cpu_seconds()
+    result, wall = train_project("face-aging", overrides, data_dir)[1:]
     m, load = result.test_metrics, f"{before:.1f}–{os.getloadavg()[0]:.1f}"
+    cpu = f"{(cpu_seconds() - cpu_before) / 60:.1f}"
 
     def get(name: str, form: str) -> str:
         return format(m[name], form) if name in m else "–"
@@ -122,7 +132,7 @@ def aging_row(label: str, data_dir: str, overrides: list[str]) -> str:
     return (
         f"| {label} | {get('test_age_shift', '+.1f')} | {get('test_age_independent_shift', '+.1f')} | {verified} "
         f"| {get('test_fd_aged', '.2f')} | {get('test_fd_young', '.2f')} | {maes} | {result.epochs_run} "
-        f"| {result.fit_seconds / 60:.1f} | {result.train_samples_per_second:.1f} | {load} |"
+        f"| {result.fit_seconds / 60:.1f} | {wall / 60:.1f} | {cpu} | {result.train_samples_per_second:.1f} | {load} |"
     )
 
 
