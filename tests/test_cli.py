@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -127,3 +129,49 @@ def test_ui_serves_the_same_store_on_localhost(workdir: Path) -> None:
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)
+
+
+# ----------------------------------------------------------------------------- quiet by default
+
+NOISE_AND_OURS = (
+    "import os, sys\n"
+    "from keraslab import quiet\n"
+    "if not quiet.configure():\n"
+    "    quiet.filter_native_stderr()\n"
+    "for line in (b'WARNING: All log messages before absl::InitializeLog() is called are written to STDERR',\n"
+    "             b'I0000 00:00:1795629218.432368   23650 port.cc:153] oneDNN custom operations are on.',\n"
+    "             b'E0000 00:00:1795629269.915853   24517 cuda_platform.cc:52] failed call to cuInit: (303)',\n"
+    "             b'error: a real one', b'E0000 00:00:1795629269.9 1 session.cc:12] a real native error'):\n"
+    "    os.write(2, line + b'\\n')\n"
+    "import warnings; warnings.warn('a library warning', UserWarning)\n"
+    "os.write(2, b'unfinished')\n"
+    "os.abort()  # a crash: what was written still arrives\n"
+)
+
+
+@pytest.mark.parametrize("verbose", [False, True])
+def test_native_log_lines_are_dropped_unless_verbose_and_everything_else_passes(verbose: bool) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in ("KERASLAB_VERBOSE", "TF_CPP_MIN_LOG_LEVEL")}
+    env |= {"KERASLAB_VERBOSE": "1"} if verbose else {}
+    done = subprocess.run([sys.executable, "-c", NOISE_AND_OURS], env=env, capture_output=True, timeout=60)
+    err = done.stderr.decode()
+    assert done.returncode != 0  # aborted
+    assert "error: a real one" in err and "session.cc:12] a real native error" in err and "unfinished" in err
+    assert ("cuInit" in err, "absl::InitializeLog" in err, "oneDNN" in err) == (verbose, verbose, verbose)
+    assert ("a library warning" in err) == verbose
+
+
+def test_a_default_train_prints_only_our_lines_the_progress_and_the_table(workdir: Path, mnist_dir: Path) -> None:
+    """The README's main job, as a newcomer runs it: no TensorFlow/absl/CUDA lines, no MLflow INFO or warnings."""
+    env = {k: v for k, v in os.environ.items() if k not in ("KERASLAB_VERBOSE", "TF_CPP_MIN_LOG_LEVEL")}
+    args = ["train", "mnist-cnn", "--epochs", "1", "--data-dir", str(mnist_dir), "--set", "model.filters=[4, 4]"]
+    done = subprocess.run([sys.executable, "-m", "keraslab", *args], cwd=workdir, env=env, capture_output=True,
+                          text=True, timeout=300)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stderr == ""
+    lines = done.stdout.strip().splitlines()
+    assert lines[0] == "training mnist-cnn (cnn, 1 epochs)"
+    assert re.fullmatch(r"\d+/\d+ - .* - val_accuracy: [\d.]+ - val_loss: .*", lines[1])  # Keras, one per epoch
+    assert lines[2].strip().startswith("mnist-cnn: 1 epochs in") and "test_accuracy" in done.stdout
+    assert lines[-2].startswith("MLflow run ") and lines[-1].startswith("model: models:/m-")
+    assert all(len(line) <= 80 for line in lines[2:])  # our table and lines fit 80 columns

@@ -1,24 +1,27 @@
-"""``keraslab``: run, track and compare the course's projects. TensorFlow is imported only where a model is."""
+"""``keraslab``: run, track and compare the course's projects. TensorFlow is imported only where a model is.
+
+Commands are a thin layer over the Python API (``keraslab.api``): the same names, one path.
+"""
 
 from __future__ import annotations
 
 import os
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before any TensorFlow import: keep C++ info logs quiet
 # MLflow 3's usage telemetry phones home (there is no network offline), and its thread deletes a variable from
 # os.environ while HTTP clients read it (KeyError '_MLFLOW_TELEMETRY_SESSION_ID' in requests to a server).
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 
 import importlib
+import sys
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from keraslab import registry
+from keraslab import api, quiet, registry
 from keraslab.config import ConfigError
-from keraslab.console import console, fail
-from keraslab.options import DataDirOption, SetOption, TrackingUriOption
+from keraslab.console import console, fail, short_description
+from keraslab.options import DataDirOption, SetOption, TrackingUriOption, VerboseOption
 
 app = typer.Typer(
     help="Run the projects of a deep-learning course: train, tune, track in MLflow, serve.",
@@ -27,19 +30,46 @@ app = typer.Typer(
 )
 
 
+@app.callback()
+def main_options(verbose: VerboseOption = False) -> None:
+    """Run the projects of a deep-learning course: train, tune, track in MLflow, serve."""
+    # Before any TensorFlow or MLflow import: quiet unless asked (also `CMD --verbose`, which train takes).
+    if not quiet.configure(verbose or "--verbose" in sys.argv[1:] or None):
+        quiet.filter_native_stderr()
+
+
 @app.command()
-def projects() -> None:
-    """List the projects (fast: no TensorFlow)."""
+def projects(
+    wide: Annotated[bool, typer.Option(help="Show dataset, builder and the whole description.")] = False,
+) -> None:
+    """List the projects (fast: no TensorFlow); `keraslab show PROJECT` for one in full."""
     try:
         specs = registry.all_projects()
     except ConfigError as exc:
         raise fail(str(exc)) from None
+    columns = ("project", "task", "dataset", "builder", "description") if wide else ("project", "what it learns")
     table = Table(title="keraslab projects")
-    for column in ("project", "task", "dataset", "builder", "description"):
-        table.add_column(column)
+    for column in columns:
+        table.add_column(column, no_wrap=column == "project")
     for spec in specs:
-        table.add_row(spec.name, spec.task, spec.data.dataset, spec.model.builder, spec.description)
+        if wide:
+            table.add_row(spec.name, spec.task, spec.data.dataset, spec.model.builder, spec.description)
+        else:
+            table.add_row(spec.name, short_description(spec.description))
     console.print(table)
+
+
+@app.command()
+def show(project: Annotated[str, typer.Argument(help="Project name or path to a project TOML.")]) -> None:
+    """One project in full: its description and resolved configuration (every default filled in)."""
+    from keraslab.config import to_toml
+
+    try:
+        spec = api.show(project)
+    except ConfigError as exc:
+        raise fail(str(exc)) from None
+    console.print(f"[bold]{spec.name}[/] — {spec.description}\n", highlight=False)
+    console.print(to_toml(spec.model_dump(mode="json", exclude={"name", "description"})), highlight=False, markup=False)
 
 
 @app.command()
@@ -63,49 +93,32 @@ def train(
     experiment: Annotated[str | None, typer.Option(help="MLflow experiment (default: the project name).")] = None,
     register: Annotated[str | None, typer.Option(help="Register the model under this name.")] = None,
     track: Annotated[bool, typer.Option("--track/--no-track", help="Log the run to MLflow.")] = True,
+    verbose: VerboseOption = False,
 ) -> None:
     """Train a project with its defaults (overridable) and log the run to MLflow."""
-    overrides = list(set_ or [])
-    for key, value in (
-        ("training.epochs", epochs),
-        ("training.seed", seed),
-        ("training.strategy", strategy),
-        ("training.mixed_precision", mixed_precision),
-        ("training.jit_compile", jit_compile),
-    ):
-        if value is not None:
-            overrides.append(f"{key}={value!r}" if isinstance(value, str) else f"{key}={value}")
-    if devices:
-        overrides.append(f"training.devices={[d.strip() for d in devices.split(',') if d.strip()]!r}")
-    try:
-        spec = registry.load(project, overrides)
-    except ConfigError as exc:
-        raise fail(str(exc)) from None
-
+    del verbose  # applied before the command runs, by main_options: the libraries must not have started yet
     from keraslab.data import DataUnavailable
-    from keraslab.training.trainer import TrackingOptions
-    from keraslab.training.trainer import train as run_training
 
-    options = TrackingOptions(enabled=track, uri=tracking_uri, experiment=experiment, register=register)
-    console.print(f"[bold]training {spec.name}[/] ({spec.model.builder}, {spec.training.epochs} epochs)")
     try:
-        result = run_training(spec, data_dir=data_dir, tracking=options)
+        api.train(
+            project,
+            overrides=set_,
+            epochs=epochs,
+            seed=seed,
+            strategy=strategy,
+            devices=[d.strip() for d in devices.split(",") if d.strip()] if devices else None,
+            mixed_precision=mixed_precision,
+            jit_compile=jit_compile,
+            data_dir=data_dir,
+            tracking_uri=tracking_uri,
+            experiment=experiment,
+            register=register,
+            track=track,
+        )
     except (DataUnavailable, ConfigError) as exc:
         raise fail(str(exc)) from None
     except KeyboardInterrupt:
         raise fail("interrupted: the run ended KILLED; run the same command again to resume", 130) from None
-    table = Table(
-        title=f"{spec.name}: {'resumed, ' if result.resumed else ''}{result.epochs_run} epochs "
-        f"in {result.wall_seconds:.0f} s"
-    )
-    table.add_column("metric")
-    table.add_column("value", justify="right")
-    for name, value in result.test_metrics.items():
-        table.add_row(name, f"{value:.4f}")
-    table.add_row("train samples/s", f"{result.train_samples_per_second:,.0f}")
-    console.print(table)
-    if result.run_id:
-        console.print(f"MLflow run [bold]{result.run_id}[/]  model: {result.model_uri}")
 
 
 @app.command()

@@ -26,3 +26,9 @@ ModelArgument = Annotated[
         "or a model folder."
     ),
 ]
+VerboseOption = Annotated[
+    bool,
+    typer.Option(
+        "--verbose", help="Show every library's logs and warnings (env: KERASLAB_VERBOSE=1); quiet by default."
+    ),
+]
