@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from keraslab.projects.aircalc.beam import best_parseable
-from keraslab.projects.aircalc.parser import ExpressionError, calculate, format_value
+from keraslab.projects.aircalc.parser import ExpressionError, calculate, format_value, leading_dots
 
 
 @pytest.mark.parametrize(
@@ -110,3 +110,13 @@ def test_beam_search_picks_the_most_probable_parseable_reading() -> None:
 
 def test_beam_search_gives_none_when_nothing_parses() -> None:
     assert best_parseable([[("+", 0.7), ("×", 0.3)]]) is None
+
+
+def test_beam_search_prefers_a_number_with_its_leading_digit() -> None:
+    """``9/.7`` parses, but a number written without its leading digit is rare: ``91.7`` wins unless the ``1`` is
+    far less likely than the ``/`` (prior ``LEADING_DOT`` per such number)."""
+    one_or_slash = [[("9", 0.9)], [("/", 0.6), ("1", 0.4)], [(".", 1.0)], [("7", 1.0)]]
+    assert best_parseable(one_or_slash)[0] == "91.7"
+    sure_slash = [[("9", 0.9)], [("/", 0.999), ("1", 0.001)], [(".", 1.0)], [("7", 1.0)]]
+    assert best_parseable(sure_slash)[0] == "9/.7"
+    assert leading_dots("2·.5+.5-0.5") == 2 and leading_dots("0.5") == 0

@@ -251,6 +251,21 @@ def test_beam_search_repairs_an_unparseable_reading() -> None:
     assert "'++2' do not parse" in reading.note and "'1+2'" in reading.note
 
 
+def test_a_reading_that_starts_a_number_with_its_point_is_checked_against_the_others() -> None:
+    """``2/.5`` parses, but when its ``/`` might be a ``1`` the calculator reads ``21.5`` and says why."""
+
+    def unsure(images: np.ndarray) -> np.ndarray:
+        probabilities = classify_by_template(images)
+        probabilities[1] = 0.0
+        probabilities[1, CLASS_NAMES.index("/")] = 0.6
+        probabilities[1, CLASS_NAMES.index("1")] = 0.4
+        return probabilities
+
+    reading = AirCalc(unsure).read_trace(trace_of("21.5"))
+    assert reading.expression == "21.5" and reading.value == "21.5"
+    assert "'2/.5' starts a number with its decimal point; read '21.5'" in reading.note
+
+
 def test_bad_input_is_refused_clearly(tmp_path: Path) -> None:
     calc = AirCalc(classify_by_template)
     with pytest.raises(InputError, match="stroke 1, point 0"):

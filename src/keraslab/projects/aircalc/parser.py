@@ -63,6 +63,11 @@ def check_syntax(text: str) -> None:
     _Parser(normalise_text(text), evaluate=False).run()
 
 
+def leading_dots(text: str) -> int:
+    """How many numbers of ``text`` start with their decimal point (``.5``)."""
+    return sum(1 for i, c in enumerate(text) if c == "." and (i == 0 or text[i - 1] not in DIGITS))
+
+
 def normalise_text(text: str) -> str:
     return "".join(ALIASES.get(c, c) for c in text if not c.isspace())
 

@@ -15,7 +15,7 @@ from keraslab.projects.aircalc import inputs, segment
 from keraslab.projects.aircalc.beam import best_parseable
 from keraslab.projects.aircalc.dots import explain, place_dots
 from keraslab.projects.aircalc.normalise import DEFAULT_THICKNESS, normalise_patch, normalise_strokes
-from keraslab.projects.aircalc.parser import ExpressionError, calculate, check_syntax
+from keraslab.projects.aircalc.parser import ExpressionError, calculate, check_syntax, leading_dots
 from keraslab.projects.aircalc.segment import Box
 from keraslab.projects.aircalc.symbols import CLASS_NAMES
 
@@ -116,14 +116,16 @@ class AirCalc:
         labels, notes = list(best), []
         try:
             check_syntax(best)
+            why = "starts a number with its decimal point" if leading_dots(best) else None
         except ExpressionError as exc:
-            found = best_parseable(tops)
-            if found is not None:
-                labels = list(found[0])
-                notes.append(
-                    f"the most likely symbols {best!r} do not parse ({exc.message}); read {found[0]!r}, the most "
-                    f"probable valid sequence from each symbol's top {self.top_k} (p = {found[1]:.3g})"
-                )
+            why = f"do not parse ({exc.message})"
+        found = best_parseable(tops) if why else None
+        if found is not None and found[0] != best:
+            labels = list(found[0])
+            notes.append(
+                f"the most likely symbols {best!r} {why}; read {found[0]!r}, the most probable valid sequence "
+                f"from each symbol's top {self.top_k} (p = {found[1]:.3g})"
+            )
         note = "; ".join(notes + explain(labels, heights))
         symbols = [SymbolReading(b, lab, t, im) for b, lab, t, im in zip(boxes, labels, tops, images, strict=True)]
         expression = "".join(labels)
