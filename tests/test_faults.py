@@ -23,8 +23,8 @@ from keraslab import registry
 from keraslab.data import DataUnavailable
 from keraslab.projects.activity.basicmotions import read_ts
 from keraslab.projects.mnist.data import read_idx
-from keraslab.tracking.runs import RunTracker
-from keraslab.tracking.stale import PID_TAG
+from keraslab.tracking.runs import RESUMED_AFTER_TAG, RunTracker
+from keraslab.tracking.stale import FAILURE_TAG, PID_TAG
 from keraslab.training.backup import CheckpointError, EpochBackup, atomic_path, load_weights, read_state
 from keraslab.training.trainer import train
 from keraslab.tuning.tuners import atomic_json_saves
@@ -64,6 +64,7 @@ def test_a_run_killed_mid_training_resumes_with_every_epoch_logged_once(workdir:
         assert [m.step for m in client(workdir).get_metric_history(result.run_id, key)] == [0, 1, 2, 3], key
     (run,) = client(workdir).search_runs(["1"])
     assert run.info.status == "FINISHED" and run.data.tags[PID_TAG] == str(os.getpid())
+    assert FAILURE_TAG not in run.data.tags and "ended without ending its run" in run.data.tags[RESUMED_AFTER_TAG]
     assert not list((workdir / "mlruns" / "checkpoints").rglob("backup"))  # removed once the run finished
 
 

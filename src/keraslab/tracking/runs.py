@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     import keras
     from matplotlib.figure import Figure
 
+RESUMED_AFTER_TAG = "keraslab.resumed_after"
 MAX_PARAM_LENGTH = 6000
 
 
@@ -65,6 +66,9 @@ class RunTracker:
             tags={**tags, RESUME_KEY_TAG: resume_key, **process_tags()},
         )
         self.run_id = run.info.run_id
+        if previous and FAILURE_TAG in run.data.tags:  # why the last attempt ended: kept, but no longer current
+            mlflow.set_tag(RESUMED_AFTER_TAG, run.data.tags[FAILURE_TAG])
+            mlflow.delete_tag(FAILURE_TAG)
         status, reason = "FINISHED", None
         try:
             with sigterm_as_interrupt():
