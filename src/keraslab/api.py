@@ -18,6 +18,7 @@ from keraslab.config import ConfigError
 if TYPE_CHECKING:
     import keras
     import mlflow.pyfunc
+    import pandas as pd
     from rich.table import Table
 
     from keraslab.config import ProjectSpec
@@ -71,6 +72,36 @@ class _Result:
     def keras_model(self) -> keras.Model:
         """The trained Keras network (from the logged model where this process has not kept it)."""
         return self.load_model().unwrap_python_model().model
+
+    def history(self) -> pd.DataFrame:
+        """The per-epoch metrics MLflow logged for the run (``loss``, ``val_accuracy``, …), one row per epoch."""
+        import pandas as pd
+        from mlflow import MlflowClient
+
+        from keraslab.tracking.store import tracking_uri
+
+        client = MlflowClient(tracking_uri(self.tracking_uri))
+        names = [k for k, v in client.get_run(self._tracked_run()).data.metrics.items() if not k.startswith("test_")]
+        columns = {name: {m.step: m.value for m in client.get_metric_history(self.run_id, name)} for name in names}
+        epochs = max((len(steps) for steps in columns.values()), default=0)  # one-off metrics have fewer
+        return pd.DataFrame({n: steps for n, steps in columns.items() if len(steps) == epochs}).rename_axis("epoch")
+
+    def artifact(self, name: str) -> Path:
+        """A file the run logged (``learning_curves.png``, ``confusion_matrix.png``, ``config.toml``, …)."""
+        import mlflow
+
+        from keraslab.tracking.store import tracking_uri
+
+        return Path(
+            mlflow.artifacts.download_artifacts(
+                run_id=self._tracked_run(), artifact_path=name, tracking_uri=tracking_uri(self.tracking_uri)
+            )
+        )
+
+    def _tracked_run(self) -> str:
+        if self.run_id is None:
+            raise ValueError(f"run of {self.project} was not tracked: MLflow holds nothing of it")
+        return self.run_id
 
     def table(self) -> Table:
         from keraslab.console import metrics_table

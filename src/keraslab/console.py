@@ -37,7 +37,7 @@ def announce(message: str) -> None:
 
 def metrics_table(title: str, rows: Iterable[tuple[str, str]]) -> Table:
     """A two-column name/value table, values right-aligned."""
-    table = Table(title=title)
+    table = Table(title=title, min_width=min(len(title), 80))  # the title on one line
     table.add_column("metric")
     table.add_column("value", justify="right")
     for name, value in rows:
