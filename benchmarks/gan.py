@@ -145,8 +145,10 @@ def aging_section(rows: list[str], previous: str) -> list[str]:
 
     kept = {name(line): line for line in previous.splitlines() if line.startswith("| ") and line != AGING_HEADER[0]}
     kept.update({name(row): row for row in rows})
-    notes = [line for line in previous.splitlines()[1:] if line and not line.startswith("|")]
-    return [SECTIONS["aging"], "", *AGING_HEADER, *kept.values(), "", *notes]
+    lines = previous.splitlines()
+    table_end = max((i for i, line in enumerate(lines) if line.startswith("|")), default=len(lines))
+    notes = "\n".join(lines[table_end + 1 :]).strip("\n")
+    return [SECTIONS["aging"], "", *AGING_HEADER, *kept.values(), "", notes]
 
 
 def variant(text: str) -> tuple[str, list[str]]:
