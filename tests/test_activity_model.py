@@ -74,8 +74,45 @@ def test_masked_timesteps_are_skipped() -> None:
         ({"channel_mean": [0.0, 0.0]}, "channel_mean has 2 values but the input has 3 channels"),
         ({"mask_value": 0.0, "conv_filters": [4]}, "cannot pass a Conv1D front end"),
         ({"cell": "transformer"}, "cell"),
+        ({"features": "inertial"}, r"features = 'inertial' needs the 6 channels \['acc_x'"),
+        (
+            {"input_shape": (12, 6), "features": "inertial", "channel_mean": [0.0] * 6, "channel_std": [1.0] * 6},
+            "channel_mean has 6 values but the inertial features have 14 channels",
+        ),
     ],
 )
 def test_bad_params_are_named(params: dict, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         validate(Params, {**BASE, "layers": 1, **params}, "test")
+
+
+def test_inertial_cnn_bigru_with_statistics_branch_and_label_smoothing_trains() -> None:
+    x, y = synthetic_sequences(32, steps=16, channels=6)
+    params = {
+        **BASE,
+        "input_shape": (16, 6),
+        "channel_mean": [0.0] * 14,
+        "channel_std": [1.0] * 14,
+        "features": "inertial",
+        "cell": "gru",
+        "layers": 1,
+        "bidirectional": True,
+        "conv_filters": [8, 8],
+        "conv_batch_norm": True,
+        "conv_dropout": 0.1,
+        "head_dropout": 0.3,
+        "stats_branch": 4,
+        "label_smoothing": 0.1,
+        "clipnorm": 1.0,
+        "learning_rate": 0.01,
+    }
+    model = build("rnn", validate(Params, params, "test").model_dump())
+    model.jit_compile = False
+    layer_types = {type(layer).__name__ for layer in model.layers}
+    assert {"InertialFeatures", "WindowStats", "BatchNormalization", "Bidirectional"} <= layer_types
+    assert model.optimizer.clipnorm == 1.0
+    loss = float(model.loss(np.array([0]), np.array([[0.9, 0.1]], np.float32)))
+    assert loss == pytest.approx(-(0.95 * np.log(0.9) + 0.05 * np.log(0.1)), rel=1e-4)  # targets 0.95 / 0.05
+    before = model.evaluate(x, y, verbose=0, return_dict=True)["loss"]
+    model.fit(x, y, epochs=2, batch_size=8, verbose=0)
+    assert model.evaluate(x, y, verbose=0, return_dict=True)["loss"] < before

@@ -49,7 +49,12 @@ def serve(
 
 def predict(
     model: ModelArgument,
-    files: Annotated[list[Path], typer.Argument(help="PNG/JPEG images or .npy arrays (one item or a batch).")],
+    files: Annotated[
+        list[Path], typer.Argument(help="PNG/JPEG images, .npy arrays (one item or a batch) or .csv recordings.")
+    ],
+    timeline: Annotated[
+        Path | None, typer.Option(help="Ask for a smoothed timeline (activity models) and save its plot here (.png).")
+    ] = None,
     tracking_uri: TrackingUriOption = None,
 ) -> None:
     """Predict offline with the served model (same pre/post-processing as `serve`) and print a table."""
@@ -68,7 +73,9 @@ def predict(
             rows.append(row)
             sources.append(path.name if index == 0 else f"{path.name}[{index}]")
     try:
-        result = mlflow.pyfunc.load_model(uri).predict(pd.DataFrame(rows))
+        result = mlflow.pyfunc.load_model(uri).predict(
+            pd.DataFrame(rows), params={"timeline": True} if timeline else None
+        )
     except MlflowException as exc:
         raise fail(exc.message) from None
     table = Table(title=f"predictions of {uri}")
@@ -76,9 +83,32 @@ def predict(
     frame = result if isinstance(result, pd.DataFrame) else pd.DataFrame({"output": list(result)})
     for column in frame.columns:
         table.add_column(str(column), justify="right")
-    for source, values in zip(sources, frame.itertuples(index=False), strict=True):
+    row_sources = frame["row"].map(sources.__getitem__) if timeline else sources
+    for source, values in zip(row_sources, frame.itertuples(index=False), strict=True):
         table.add_row(source, *(_cell(v) for v in values))
     console.print(table)
+    if timeline:
+        _plot_timeline(frame, timeline, sources)
+        console.print(f"timeline plot saved to {timeline}")
+
+
+def _plot_timeline(frame: Any, path: Path, sources: list[str]) -> None:
+    """One bar per file: its segments coloured by label, over seconds."""
+    from matplotlib.figure import Figure
+
+    labels = sorted(set(frame["label"]))
+    fig = Figure(figsize=(10, 1 + 0.6 * len(sources)), layout="constrained")
+    ax = fig.subplots()
+    colours = {label: f"C{i % 10}" for i, label in enumerate(labels)}
+    for segment in frame.itertuples(index=False):
+        ax.broken_barh(
+            [(segment.start_s, segment.end_s - segment.start_s)], (segment.row - 0.4, 0.8), color=colours[segment.label]
+        )
+    ax.set(yticks=range(len(sources)), yticklabels=sources, xlabel="seconds")
+    ax.legend(
+        handles=[ax.bar(0, 0, color=c, label=n) for n, c in colours.items()], fontsize=7, ncols=min(6, len(labels))
+    )
+    fig.savefig(path, dpi=120)
 
 
 def _rows(path: Path) -> list[dict[str, Any]]:
@@ -94,8 +124,10 @@ def _rows(path: Path) -> list[dict[str, Any]]:
     suffix = path.suffix.lower()
     if suffix in IMAGE_SUFFIXES:
         return [{"image": base64.b64encode(path.read_bytes()).decode("ascii")}]
+    if suffix == ".csv":
+        return [{"recording": path.read_text()}]
     if suffix != ".npy":
-        raise fail(f"{path}: expected a .png, .jpg, .jpeg or .npy file")
+        raise fail(f"{path}: expected a .png, .jpg, .jpeg, .npy or .csv file")
     try:
         array = np.load(path, allow_pickle=False)
     except (OSError, ValueError) as exc:
@@ -115,22 +147,37 @@ def _cell(value: Any) -> str:
 def export(
     model: ModelArgument,
     directory: Annotated[Path, typer.Argument(help="Output folder (must not exist yet).")],
-    format_: Annotated[Literal["saved_model"], typer.Option("--format", help="Export format.")] = "saved_model",
+    format_: Annotated[
+        Literal["saved_model", "tflite"], typer.Option("--format", help="Export format.")
+    ] = "saved_model",
+    inputs: Annotated[
+        Path | None, typer.Option(help="tflite: a .npy batch of real inputs to verify on (default: random ones).")
+    ] = None,
     tracking_uri: TrackingUriOption = None,
 ) -> None:
-    """Export the model's network as a TF SavedModel (signature serving_default) for TF Serving, verified."""
+    """Export the model's network as a TF SavedModel (signature serving_default) for TF Serving, or as a TFLite
+    model for phones; both verified against the Keras model."""
     import mlflow
+    import numpy as np
 
     from keraslab.console import console, fail
-    from keraslab.serving.export import SIGNATURE, export_saved_model
+    from keraslab.serving.export import SIGNATURE, export_saved_model, export_tflite
 
     uri, tracking = _resolve(model, tracking_uri)
     if directory.exists():
         raise fail(f"{directory} already exists; choose a new folder")
     mlflow.set_tracking_uri(tracking)
     try:
+        if format_ == "tflite":
+            lite = export_tflite(uri, directory, np.load(inputs) if inputs else None)
+            console.print(
+                f"TFLite model written to {lite.path} ({lite.size_bytes / 1e3:.0f} kB, builtin ops); on {lite.windows} "
+                f"inputs labels agree {lite.label_agreement:.2%} with the Keras model, max |difference| "
+                f"{lite.max_abs_difference:.2g}; {lite.latency_ms:.3f} ms per input (1 thread)"
+            )
+            return
         check = export_saved_model(uri, directory)
-    except (ValueError, RuntimeError) as exc:
+    except (ValueError, RuntimeError, OSError) as exc:
         raise fail(str(exc)) from None
     console.print(
         f"SavedModel written to {check.directory} (signature {SIGNATURE}, input (N, "

@@ -8,7 +8,7 @@ shorter than the longest) and hands them to ``make_splits``. Standardisation hap
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -25,9 +25,15 @@ MASK_VALUE = -1.0e9
 
 
 class SequenceOptions(Strict):
-    """``[data.options]`` of the sequence datasets."""
+    """``[data.options]`` of the sequence datasets (the last two shape the activity task's training)."""
 
     class_weights: bool = Field(False, description="weight training samples by inverse class frequency")
+    rotation_degrees: float = Field(
+        0.0, ge=0.0, le=180.0, description="augment: turn acc+gyro windows by a random rotation, ± this about each axis"
+    )
+    cosine_decay_to: float | None = Field(
+        None, gt=0.0, description="learning rate at the last epoch, cosine-decayed per epoch (None: constant)"
+    )
 
 
 def pad(series: Sequence[np.ndarray], length: int | None = None) -> np.ndarray:
@@ -98,35 +104,40 @@ def make_splits(
     class_names: list[str],
     channels: list[str],
     source: str,
+    features: Callable[[np.ndarray], np.ndarray] | None = None,
+    model_params: Mapping[str, Any] | None = None,
+    extra: Mapping[str, Any] | None = None,
 ) -> Splits:
     """Splits of a sequence dataset: ``train`` is ``(x, y, subjects or None)``, ``test`` is ``(x, y)``.
 
-    ``x`` is ``(N, T, C)`` with NaN for missing readings; statistics come from the training part only.
+    ``x`` is ``(N, T, C)`` with NaN for missing readings; statistics come from the training part only, of
+    ``features(x)`` when the model's first layer is that fixed function. ``model_params`` and ``extra`` are
+    added to the description's.
     """
-    options = SequenceOptions.model_validate(spec.options)
     x, y, groups = train
     val = validation_mask(y, groups, spec.validation_split, seed)
-    mean, std = channel_stats(x[~val])
+    mean, std = channel_stats(features(x[~val]) if features else x[~val])
     (x_train, masked_train), (x_test, masked_test) = fill_missing(x), fill_missing(test[0])
-    model_params: dict[str, Any] = {
+    params: dict[str, Any] = {
         "input_shape": tuple(x.shape[1:]),
         "num_classes": len(class_names),
         "channel_mean": mean,
         "channel_std": std,
+        **(model_params or {}),
     }
     if masked_train or masked_test:
-        model_params["mask_value"] = MASK_VALUE
-    extra: dict[str, Any] = {"channels": channels}
-    if options.class_weights:
-        extra["class_weights"] = class_weights(y[~val], len(class_names))
+        params["mask_value"] = MASK_VALUE
+    described: dict[str, Any] = {"channels": channels, **(extra or {})}
+    if spec.options.get("class_weights"):
+        described["class_weights"] = class_weights(y[~val], len(class_names))
     if groups is not None:
-        extra["validation_subjects"] = sorted(np.unique(groups[val]).tolist())
+        described["validation_subjects"] = sorted(np.unique(groups[val]).tolist())
     info = DataInfo(
         source=source,
-        model_params=model_params,
+        model_params=params,
         class_names=class_names,
         sizes={"train": int((~val).sum()), "validation": int(val.sum()), "test": len(test[1])},
-        extra=extra,
+        extra=described,
     )
     return Splits(x_train[~val], y[~val], x_train[val], y[val], x_test, test[1], info)
 

@@ -1,5 +1,6 @@
-"""Activity recognition: classification of sensor sequences, with class weights as sample weights, per-class F1
-and a plot of one recording of each class."""
+"""Activity recognition: classification of sensor sequences, with class weights as sample weights, random
+rotations of the training windows (``data.options.rotation_degrees``), a per-epoch cosine learning rate
+(``data.options.cosine_decay_to``), per-class F1 and a plot of one recording of each class."""
 
 from __future__ import annotations
 
@@ -10,9 +11,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 from matplotlib.figure import Figure
 
+from keraslab.models._blocks import OPTIMIZER_DEFAULTS
 from keraslab.projects.activity.sequences import MASK_VALUE
 from keraslab.tasks import Evaluation, classification
-from keraslab.tasks.classification import callbacks, per_class_f1
+from keraslab.tasks.classification import per_class_f1
 
 if TYPE_CHECKING:
     import keras
@@ -20,6 +22,7 @@ if TYPE_CHECKING:
 
     from keraslab.config import ProjectSpec
     from keraslab.data import Splits
+    from keraslab.tracking.runs import RunTracker
 
 __all__ = ["callbacks", "class_examples", "datasets", "evaluate", "per_class_f1"]
 
@@ -27,14 +30,36 @@ __all__ = ["callbacks", "class_examples", "datasets", "evaluate", "per_class_f1"
 def datasets(
     splits: Splits, spec: ProjectSpec, global_batch: int
 ) -> tuple[tf.data.Dataset, tf.data.Dataset | None, tf.data.Dataset]:
-    """The classification pipelines; training batches carry ``class_weights[y]`` as sample weights when set."""
+    """The classification pipelines; training batches are turned by random rotations when
+    ``rotation_degrees`` > 0 (never validation or test) and carry ``class_weights[y]`` as sample weights when set."""
     import tensorflow as tf
 
+    from keraslab.models.inertial import rotate
+
     train, val, test = classification.datasets(splits, spec, global_batch)
+    if degrees := spec.data.options.get("rotation_degrees"):
+        train = train.map(lambda x, y: (rotate(x, degrees), y), num_parallel_calls=tf.data.AUTOTUNE)
     if weights := splits.info.extra.get("class_weights"):
         table = tf.constant(weights, dtype=tf.float32)
         train = train.map(lambda x, y: (x, y, tf.gather(table, y)))
     return train, val, test
+
+
+def callbacks(spec: ProjectSpec, splits: Splits, tracker: RunTracker) -> list[keras.callbacks.Callback]:
+    """A per-epoch cosine decay of the learning rate to ``cosine_decay_to`` over ``training.epochs``, when set."""
+    import keras
+
+    final = spec.data.options.get("cosine_decay_to")
+    if final is None:
+        return []
+    params = spec.model.params
+    first = params.get("learning_rate") or OPTIMIZER_DEFAULTS[params.get("optimizer", "adam")][0]
+    epochs = max(1, spec.training.epochs - 1)
+
+    def rate(epoch: int) -> float:
+        return float(final + (first - final) * 0.5 * (1 + np.cos(np.pi * min(epoch, epochs) / epochs)))
+
+    return [keras.callbacks.LearningRateScheduler(rate)]
 
 
 def evaluate(model: keras.Model, test_ds: tf.data.Dataset, splits: Splits) -> Evaluation:

@@ -9,6 +9,12 @@ Each request row holds one of two columns:
 
 The answer has one row per window: ``row`` (request row), ``start``/``end`` (reading indices, end exclusive),
 ``label``, ``probability`` and ``probabilities`` (in the order of the class names).
+
+With the ``timeline`` param true it has one row per segment instead: the window probabilities of each request row
+are averaged over ``smooth`` consecutive windows (default 5), each window labelled by the best class, and runs of
+one label merged. A segment's ``start``/``end`` are readings (each window owns the readings around its centre,
+the first from 0, the last to its end); ``start_s``/``end_s`` are seconds at the model's sample rate (readings
+when it is unknown); ``probability`` is the mean smoothed probability of the label over the segment's windows.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from mlflow.models import ModelSignature
 from mlflow.types.schema import AnyType, Array, ColSpec, ParamSchema, ParamSpec, Schema
 
 from keraslab.projects.activity.sequences import sliding_windows
+from keraslab.projects.activity.timeline import segments
 from keraslab.serving.pyfunc import KerasPyfunc, Wrapper, as_numbers, bad_input, check_finite, present
 
 if TYPE_CHECKING:
@@ -35,9 +42,15 @@ MAX_WINDOWS = 10_000
 
 
 class ActivityClassifier(KerasPyfunc):
-    def __init__(self, class_names: list[str], channels: list[str]) -> None:
+    def __init__(self, class_names: list[str], channels: list[str], sample_rate_hz: float | None = None) -> None:
         self.class_names = list(class_names)
         self.channels = list(channels)
+        self.sample_rate_hz = sample_rate_hz
+
+    def load_context(self, context: Any) -> None:
+        from keraslab.models import inertial  # noqa: F401 (registers the fixed layers the model may hold)
+
+        super().load_context(context)
 
     @property
     def length(self) -> int:
@@ -61,17 +74,37 @@ class ActivityClassifier(KerasPyfunc):
         if total > MAX_WINDOWS:
             raise bad_input(f"the request makes {total} windows; at most {MAX_WINDOWS} (raise the stride)")
         probabilities = self.infer(np.concatenate([w for w, _ in pieces]))
+        rows = np.concatenate([np.full(len(s), i) for i, (_, s) in enumerate(pieces)])
+        starts = np.concatenate([s for _, s in pieces])
+        if (params or {}).get("timeline"):
+            smooth = int((params or {}).get("smooth") or 5)
+            return self.timeline(rows, starts, probabilities, smooth)
         best = probabilities.argmax(axis=1)
         return pd.DataFrame(
             {
-                "row": np.concatenate([np.full(len(s), i) for i, (_, s) in enumerate(pieces)]),
-                "start": np.concatenate([s for _, s in pieces]),
-                "end": np.concatenate([s for _, s in pieces]) + self.length,
+                "row": rows,
+                "start": starts,
+                "end": starts + self.length,
                 "label": [self.class_names[i] for i in best],
                 "probability": probabilities[np.arange(len(best)), best].astype(float),
                 "probabilities": probabilities.astype(float).tolist(),
             }
         )
+
+    def timeline(self, rows: np.ndarray, starts: np.ndarray, probabilities: np.ndarray, smooth: int) -> pd.DataFrame:
+        """Smoothed contiguous segments of each request row (see the module's docstring)."""
+        if smooth < 1:
+            raise bad_input(f"smooth = {smooth}: expected a positive number of windows")
+        rate = self.sample_rate_hz or 1.0
+        found = []
+        for row in np.unique(rows):
+            own = rows == row
+            for segment in segments(starts[own], probabilities[own], self.length, smooth):
+                found.append({"row": int(row), **segment._asdict()})
+        frame = pd.DataFrame(found)
+        frame["label"] = [self.class_names[c] for c in frame.pop("label_index")]
+        frame["start_s"], frame["end_s"] = frame["start"] / rate, frame["end"] / rate
+        return frame[["row", "start", "end", "label", "probability", "probabilities", "start_s", "end_s"]]
 
     def windows(self, index: int, row: pd.Series, stride: int) -> tuple[np.ndarray, np.ndarray]:
         """``(windows, starts)`` of one request row."""
@@ -142,9 +175,18 @@ def wrapper(spec: ProjectSpec, splits: Splits, model: keras.Model) -> Wrapper:
             ColSpec("string", "label"),
             ColSpec("double", "probability"),
             ColSpec(Array("double"), "probabilities"),
+            ColSpec("double", "start_s", required=False),
+            ColSpec("double", "end_s", required=False),
         ]
     )
-    params = ParamSchema([ParamSpec("stride", "long", max(1, length // 2))])
+    params = ParamSchema(
+        [
+            ParamSpec("stride", "long", max(1, length // 2)),
+            ParamSpec("timeline", "boolean", False),
+            ParamSpec("smooth", "long", 5),
+        ]
+    )
     signature = ModelSignature(inputs=inputs, outputs=outputs, params=params)
     example = pd.DataFrame({WINDOW: [np.asarray(splits.x_test[0]).tolist()]})
-    return Wrapper(ActivityClassifier(splits.info.class_names, names), signature, example)
+    served = ActivityClassifier(splits.info.class_names, names, splits.info.extra.get("sample_rate_hz"))
+    return Wrapper(served, signature, example)
