@@ -141,6 +141,7 @@ NOISE_AND_OURS = (
     "for line in (b'WARNING: All log messages before absl::InitializeLog() is called are written to STDERR',\n"
     "             b'I0000 00:00:1795629218.432368   23650 port.cc:153] oneDNN custom operations are on.',\n"
     "             b'E0000 00:00:1795629269.915853   24517 cuda_platform.cc:52] failed call to cuInit: (303)',\n"
+    "             b'/v/lib/site-packages/mlflow/u.py:187: UserWarning: a child process warning', b'  color_warning(',\n"
     "             b'error: a real one', b'E0000 00:00:1795629269.9 1 session.cc:12] a real native error'):\n"
     "    os.write(2, line + b'\\n')\n"
     "import warnings; warnings.warn('a library warning', UserWarning)\n"
@@ -158,7 +159,7 @@ def test_native_log_lines_are_dropped_unless_verbose_and_everything_else_passes(
     assert done.returncode != 0  # aborted
     assert "error: a real one" in err and "session.cc:12] a real native error" in err and "unfinished" in err
     assert ("cuInit" in err, "absl::InitializeLog" in err, "oneDNN" in err) == (verbose, verbose, verbose)
-    assert ("a library warning" in err) == verbose
+    assert ("a library warning" in err, "child process warning" in err, "color_warning" in err) == (verbose,) * 3
 
 
 def test_a_default_train_prints_only_our_lines_the_progress_and_the_table(workdir: Path, mnist_dir: Path) -> None:

@@ -31,16 +31,20 @@ QUIET_ENV = {
     "MLFLOW_LOGGING_LEVEL": "ERROR",  # MLflow configures its loggers from this when imported
     "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",
     "GRPC_VERBOSITY": "ERROR",
+    "PYTHONWARNINGS": "ignore",  # child Python processes: the scoring server, cluster workers
+    "UVICORN_LOG_LEVEL": "warning",  # the scoring server's startup lines and access log
 }
 QUIET_LOGGERS = ("tensorflow", "absl", "mlflow", "keras_tuner", "alembic", "urllib3", "h5py", "matplotlib")
 
 #: A native log line: absl's pre-initialisation notice, absl-format INFO/WARNING lines (``I0000 00:00:… file.cc:12]``),
-#: and the CUDA probing ERROR lines TensorFlow prints on a machine without a usable GPU.
+#: and the CUDA probing ERROR lines TensorFlow prints on a machine without a usable GPU; and the first line of a
+#: library's Python warning printed by a child process (its indented source line goes with it).
 NATIVE_NOISE = re.compile(
     rb"WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR\s*$"
     rb"|[IW]\d{4} \d\d:\d\d:\d+\.\d+\s+\d+ [\w.-]+:\d+\] "
     rb"|E\d{4} \d\d:\d\d:\d+\.\d+\s+\d+ (?:cuda_\w+|computation_placer|gpu_\w+)\.cc:\d+\] "
     rb"|\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+: [IW] \S+\.cc:\d+\] "
+    rb"|\S*[/\\]site-packages[/\\]\S+\.py:\d+: \w*Warning: "  # a library's warning in a child process (the server)
 )
 #: How a native log line can begin: an unfinished line that starts so waits for its end before it is judged.
 NATIVE_START = re.compile(rb"(?:[IWE]\d|\d{4}-|WARNING: All)")
@@ -124,10 +128,13 @@ def filter_native_stderr() -> None:
 def _pump(source: int, target: int) -> None:
     """Copy ``source`` to ``target`` line by line without the noise; unfinished lines pass at once unless they
     may become noise."""
-    pending = b""
+    pending, dropped = b"", False
     while chunk := os.read(source, 1 << 16):
         *lines, pending = (pending + chunk).split(b"\n")
-        kept = b"".join(line + b"\n" for line in lines if not is_noise(line))
+        kept = b""
+        for line in lines:
+            dropped = is_noise(line) or (dropped and line.startswith(b"  ") and b"Warning" not in line)
+            kept += b"" if dropped else line + b"\n"
         if pending and not NATIVE_START.match(pending[:14]) and len(pending) >= 14:
             kept, pending = kept + pending, b""
         if kept:
