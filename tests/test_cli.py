@@ -39,6 +39,20 @@ def test_projects_table_lists_both_mnist_projects() -> None:
     assert "mnist-cnn" in result.output and "mnist-mlp" in result.output
 
 
+def test_projects_table_fits_80_columns_with_at_most_two_lines_a_project() -> None:
+    lines = runner.invoke(app, ["projects"], env={"COLUMNS": "80"}).output.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    rows = [line for line in lines if line.startswith("│")]
+    starts = [i for i, line in enumerate(rows) if line[1:].split("│")[0].strip()]
+    assert len(starts) >= 10 and all(b - a <= 2 for a, b in zip(starts, [*starts[1:], len(rows)], strict=True))
+    assert "task" in runner.invoke(app, ["projects", "--wide"]).output
+
+
+def test_show_prints_a_project_in_full() -> None:
+    result = runner.invoke(app, ["show", "mnist-cnn-accurate"])
+    assert result.exit_code == 0 and "filters = [32, 64]" in result.output and "99.47 %" in result.output
+
+
 def test_bad_override_exits_2_naming_key_and_allowed_values(workdir: Path) -> None:
     result = runner.invoke(app, ["train", "mnist-mlp", "--set", "model.optimizer=adamw"])
     assert result.exit_code == 2
