@@ -1,11 +1,17 @@
-"""Activity RNN benchmark: LSTM vs GRU vs bidirectional LSTM vs CNN-LSTM on BasicMotions (and UCI HAR when present).
+"""Activity RNN benchmark: LSTM vs GRU vs bidirectional LSTM vs CNN-LSTM on BasicMotions (and UCI HAR when present);
+on raw UCI HAPT, ``activity-hapt`` (and variants) by 3-fold leave-subjects-out cross-validation.
 
 Each variant is the ``activity-rnn`` project with a few ``--set`` overrides, trained through the same trainer as
 ``keraslab train`` (tracking off), over several seeds; the table reports medians. Targets: BasicMotions test
 accuracy >= 97.5 % (at most 1 error in 40), UCI HAR >= 93 % (anchor: 91.65 % for a 2-layer LSTM in
 guillaume-chevalier/LSTM-Human-Activity-Recognition).
 
-    python benchmarks/activity.py --data-dir ../shared/data [--seeds 3] [--datasets basicmotions uci_har]
+    python benchmarks/activity.py --data-dir ../shared/data [--seeds 3] [--datasets basicmotions uci_har hapt]
+        [--hapt-variants defaults LSTM GRU CNN-LSTM] [--transitions]
+
+HAPT: fold k's users (sorted, dealt round-robin into 3 folds) are the test set of run k
+(``data.options.test_fold=k``); the report gives accuracy and macro-F1 as mean ± sd over the folds, the summed
+confusion matrix over all test windows and the fit time per fold.
 """
 
 from __future__ import annotations
@@ -19,7 +25,10 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+import numpy as np
+
 from keraslab import registry
+from keraslab.config import ProjectSpec
 from keraslab.data import DataUnavailable
 
 VARIANTS: dict[str, list[str]] = {
@@ -28,17 +37,35 @@ VARIANTS: dict[str, list[str]] = {
     "bidirectional LSTM": ["model.bidirectional=true", "model.units=32"],
     "CNN-LSTM": ["model.conv_filters=[64, 64]", "model.conv_kernel_size=5", "model.layers=1"],
 }
-TARGETS = {"basicmotions": 0.975, "uci_har": 0.93}
+TARGETS = {"basicmotions": 0.975, "uci_har": 0.93, "hapt": 0.95}
+#: activity-hapt overrides; "defaults" is the project as shipped.
+HAPT_VARIANTS: dict[str, list[str]] = {
+    "defaults": [],
+    "LSTM": [
+        *(f"model.{k}" for k in ("cell=lstm", "layers=2", "units=64", "bidirectional=false")),
+        "model.conv_filters=[]",
+    ],
+    "GRU": [
+        *(f"model.{k}" for k in ("cell=gru", "layers=2", "units=64", "bidirectional=false")),
+        "model.conv_filters=[]",
+    ],
+    "CNN-LSTM": [*(f"model.{k}" for k in ("cell=lstm", "units=64", "bidirectional=false"))],
+}
 DATASET_OVERRIDES = {"basicmotions": [], "uci_har": ["training.batch_size=64", "training.epochs=40"]}
 RESULTS = Path(__file__).parent / "results" / "activity.md"
 
 
 def run_variant(dataset: str, overrides: list[str], seed: int, data_dir: Path) -> dict[str, float]:
-    from keraslab.training.trainer import TrackingOptions, train
-
     spec = registry.load(
         "activity-rnn", [f"data.dataset={dataset}", f"training.seed={seed}", *DATASET_OVERRIDES[dataset], *overrides]
     )
+    return run_spec(spec, data_dir)
+
+
+def run_spec(spec: ProjectSpec, data_dir: Path, confusion: bool = False) -> dict:
+    """Train ``spec`` untracked; its test metrics, fit time, epochs, size (and test confusion matrix)."""
+    from keraslab.training.trainer import TrackingOptions, train
+
     with tempfile.TemporaryDirectory() as checkpoints:
         result = train(
             spec,
@@ -48,13 +75,56 @@ def run_variant(dataset: str, overrides: list[str], seed: int, data_dir: Path) -
             verbose=0,
         )
     metrics = result.test_metrics
-    return {
+    row = {
         "accuracy": metrics["test_accuracy"],
         "macro_f1": metrics["test_macro_f1"],
         "fit_s": result.fit_seconds,
         "epochs": result.epochs_run,
         "params": result.model.count_params(),
     }
+    if confusion:
+        from keraslab import data
+
+        splits = data.load(spec.data, data_dir, spec.training.seed)
+        predicted = result.model.predict(splits.x_test, batch_size=512, verbose=0).argmax(axis=1)
+        matrix = np.zeros((splits.info.num_classes,) * 2, dtype=np.int64)
+        np.add.at(matrix, (splits.y_test, predicted), 1)
+        row.update(confusion=matrix, classes=splits.info.class_names, users=splits.info.extra["test_subjects"])
+    return row
+
+
+def hapt_section(data_dir: Path, variants: list[str], transitions: bool) -> str:
+    """3-fold leave-subjects-out of ``activity-hapt`` and the named variants (6 or 12 classes)."""
+    classes = 12 if transitions else 6
+    lines = [
+        f"### hapt, {classes} classes: 3-fold leave-subjects-out (target accuracy and macro-F1 >= 95 % for 6 classes)",
+        "",
+        "| variant | params | accuracy mean ± sd | macro-F1 mean ± sd | per fold (accuracy) | fit s per fold (mean) |",
+        "|---|---:|---:|---:|---|---:|",
+    ]
+    matrices = []
+    for name in variants:
+        folds = []
+        for k in range(3):
+            overrides = [f"data.options.test_fold={k}", f"data.options.transitions={str(transitions).lower()}"]
+            spec = registry.load("activity-hapt", [*overrides, *HAPT_VARIANTS[name]])
+            folds.append(run_spec(spec, data_dir, confusion=True))
+            print(f"hapt {name} fold {k} users {folds[-1]['users']}: {folds[-1]['accuracy']:.4f}", flush=True)
+        acc, f1 = (np.array([f[key] for f in folds]) for key in ("accuracy", "macro_f1"))
+        lines.append(
+            f"| {name} | {int(folds[0]['params']):,} | {acc.mean():.4f} ± {acc.std(ddof=1):.4f} "
+            f"| {f1.mean():.4f} ± {f1.std(ddof=1):.4f} | {', '.join(f'{a:.4f}' for a in acc)} "
+            f"| {np.mean([f['fit_s'] for f in folds]):.0f} |"
+        )
+        matrices.append((name, sum(f["confusion"] for f in folds), folds[0]["classes"], [f["users"] for f in folds]))
+    lines += ["", f"Test users per fold: {matrices[0][3]}."]
+    for name, matrix, names, _ in matrices:
+        lines += ["", f"Confusion matrix of {name}, all folds' test windows (rows: true, columns: predicted):", ""]
+        lines += ["| true \\ predicted | " + " | ".join(names) + " | recall |", "|---|" + "---:|" * (len(names) + 1)]
+        for c, counts in enumerate(matrix):
+            recall = counts[c] / max(1, counts.sum())
+            lines.append(f"| {names[c]} | " + " | ".join(str(v) for v in counts) + f" | {recall:.3f} |")
+    return "\n".join(lines)
 
 
 def table(dataset: str, rows: dict[str, list[dict[str, float]]], test_size: int) -> str:
@@ -81,7 +151,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", type=Path, required=True)
     parser.add_argument("--seeds", type=int, default=3, help="seeds per variant (medians are reported)")
-    parser.add_argument("--datasets", nargs="+", default=["basicmotions", "uci_har"], choices=sorted(TARGETS))
+    parser.add_argument("--datasets", nargs="+", default=["basicmotions", "uci_har", "hapt"], choices=sorted(TARGETS))
+    parser.add_argument("--hapt-variants", nargs="+", default=list(HAPT_VARIANTS), choices=list(HAPT_VARIANTS))
+    parser.add_argument("--transitions", action="store_true", help="hapt: the 12-class task as well")
     args = parser.parse_args()
 
     from keraslab import data
@@ -89,6 +161,11 @@ def main() -> None:
     started = time.perf_counter()
     sections = []
     for dataset in args.datasets:
+        if dataset == "hapt":
+            for transitions in [False, True][: 1 + args.transitions]:
+                sections.append(hapt_section(args.data_dir, args.hapt_variants, transitions))
+                print(sections[-1], flush=True)
+            continue
         spec = registry.load("activity-rnn", [f"data.dataset={dataset}"])
         try:
             test_size = data.load(spec.data, args.data_dir, 0).info.sizes["test"]
