@@ -81,10 +81,16 @@ def predict(
     table = Table(title=f"predictions of {uri}")
     table.add_column("file")
     frame = result if isinstance(result, pd.DataFrame) else pd.DataFrame({"output": list(result)})
-    for column in frame.columns:
+    if timeline and not {"row", "start_s", "end_s", "label"} <= set(frame.columns):
+        raise fail(
+            f"{uri} answered no timeline (columns {list(frame.columns)}); --timeline needs an activity model "
+            "that takes the timeline param"
+        )
+    shown = frame[["start_s", "end_s", "label", "probability"]] if timeline else frame
+    for column in shown.columns:
         table.add_column(str(column), justify="right")
     row_sources = frame["row"].map(sources.__getitem__) if timeline else sources
-    for source, values in zip(row_sources, frame.itertuples(index=False), strict=True):
+    for source, values in zip(row_sources, shown.itertuples(index=False), strict=True):
         table.add_row(source, *(_cell(v) for v in values))
     console.print(table)
     if timeline:
