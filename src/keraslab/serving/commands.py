@@ -111,9 +111,8 @@ def _plot_timeline(frame: Any, path: Path, sources: list[str]) -> None:
             [(segment.start_s, segment.end_s - segment.start_s)], (segment.row - 0.4, 0.8), color=colours[segment.label]
         )
     ax.set(yticks=range(len(sources)), yticklabels=sources, xlabel="seconds")
-    ax.legend(
-        handles=[ax.bar(0, 0, color=c, label=n) for n, c in colours.items()], fontsize=7, ncols=min(6, len(labels))
-    )
+    handles = [ax.bar(0, 0, color=c, label=n) for n, c in colours.items()]
+    ax.legend(handles=handles, fontsize=7, ncols=min(6, len(labels)), loc="lower left", bbox_to_anchor=(0, 1))
     fig.savefig(path, dpi=120)
 
 
