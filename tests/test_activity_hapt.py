@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import shutil
+import zipfile
 from pathlib import Path
 
 import mlflow
@@ -74,6 +75,17 @@ def test_windows_lie_inside_one_segment_with_both_ends_inclusive(tmp_path: Path,
     raw = np.loadtxt(tmp_path / "hapt" / "RawData" / f"acc_exp01_user01.txt{'.gz' if compress else ''}")
     np.testing.assert_allclose(x[1, :, :3], raw[65:193], rtol=1e-6)  # the second window starts at 1 + 64
     assert set(users) == set(USERS)
+
+
+def test_the_official_zip_is_read_like_the_folder(data_dir: Path, tmp_path: Path) -> None:
+    archive = tmp_path / "hapt" / "HAPT Data Set.zip"
+    archive.parent.mkdir()
+    with zipfile.ZipFile(archive, "w") as zf:
+        for path in sorted((data_dir / "hapt" / "RawData").iterdir()):
+            zf.write(path, f"HAPT Data Set/RawData/{path.name}")
+    from_zip, from_folder = (hapt.read_windows(hapt.find_reader(d)[0], 6) for d in (tmp_path, data_dir))
+    for a, b in zip(from_zip, from_folder, strict=True):
+        np.testing.assert_array_equal(a, b)
 
 
 def test_test_and_validation_hold_out_whole_users(data_dir: Path) -> None:

@@ -87,15 +87,16 @@ def folder_reader(root: Path) -> Reader:
 
 
 def zip_reader(path: Path) -> Reader | None:
-    """A reader over a zip holding ``RawData/labels.txt`` (at any depth), else None."""
+    """A reader over a zip holding ``RawData/labels.txt(.gz)`` (at any depth), else None."""
     try:
         archive = zipfile.ZipFile(path)
     except (OSError, zipfile.BadZipFile) as exc:
         raise DataUnavailable(f"{path}: not a readable zip archive ({exc})") from None
     names = set(archive.namelist())
-    prefix = next((n[: -len("labels.txt")] for n in sorted(names) if re.search(r"RawData/labels\.txt$", n)), None)
-    if prefix is None:
+    found = next((m for n in sorted(names) if (m := re.match(r"(.*RawData/)labels\.txt(\.gz)?$", n))), None)
+    if found is None:
         return None
+    prefix = found[1]
 
     def read(name: str) -> bytes:
         for member in (prefix + name, f"{prefix}{name}.gz"):
