@@ -12,6 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from keraslab.cli import app
+from keraslab.quiet import QUIET_ENV, VERBOSE_ENV
 
 from conftest import experiments, free_port
 
@@ -147,6 +148,7 @@ def test_ui_serves_the_same_store_on_localhost(workdir: Path) -> None:
 
 # ----------------------------------------------------------------------------- quiet by default
 
+UNQUIET = {*QUIET_ENV, VERBOSE_ENV}  # what this test process (or an API call in it) may have set
 NOISE_AND_OURS = (
     "import os, sys\n"
     "from keraslab import quiet\n"
@@ -166,7 +168,7 @@ NOISE_AND_OURS = (
 
 @pytest.mark.parametrize("verbose", [False, True])
 def test_native_log_lines_are_dropped_unless_verbose_and_everything_else_passes(verbose: bool) -> None:
-    env = {k: v for k, v in os.environ.items() if k not in ("KERASLAB_VERBOSE", "TF_CPP_MIN_LOG_LEVEL")}
+    env = {k: v for k, v in os.environ.items() if k not in UNQUIET}
     env |= {"KERASLAB_VERBOSE": "1"} if verbose else {}
     done = subprocess.run([sys.executable, "-c", NOISE_AND_OURS], env=env, capture_output=True, timeout=60)
     err = done.stderr.decode()
@@ -178,7 +180,7 @@ def test_native_log_lines_are_dropped_unless_verbose_and_everything_else_passes(
 
 def test_a_default_train_prints_only_our_lines_the_progress_and_the_table(workdir: Path, mnist_dir: Path) -> None:
     """The README's main job, as a newcomer runs it: no TensorFlow/absl/CUDA lines, no MLflow INFO or warnings."""
-    env = {k: v for k, v in os.environ.items() if k not in ("KERASLAB_VERBOSE", "TF_CPP_MIN_LOG_LEVEL")}
+    env = {k: v for k, v in os.environ.items() if k not in UNQUIET}
     args = ["train", "mnist-cnn", "--epochs", "1", "--data-dir", str(mnist_dir), "--set", "model.filters=[4, 4]"]
     done = subprocess.run([sys.executable, "-m", "keraslab", *args], cwd=workdir, env=env, capture_output=True,
                           text=True, timeout=300)  # fmt: skip
