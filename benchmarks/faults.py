@@ -136,19 +136,24 @@ def kill_train(scratch: Scratch, command: list[str], mode: str, full: float, rng
     process = scratch.start(command, "train.log")
     folder, landed = scratch.folder, mode
     if mode == "random":
-        wait_for(lambda: False, process, rng.uniform(1.0, full))
+        wait_for(lambda: False, process, rng.uniform(1.0, 0.9 * full))
     elif mode == "mid-epoch":
         wait_for(lambda: backup_epoch(folder) >= 1, process, 600)
         time.sleep(rng.uniform(0.0, 1.0) * full / 10)
     elif mode == "checkpoint write":
         landed = "checkpoint write" if wait_for(lambda: bool(partial_files(folder)), process, 600, 0.0005) else "?"
     elif mode == "model logging":
-        wait_for(lambda: has_metric(scratch, "faults-train", "test_accuracy"), process, 600, 0.05)
-        time.sleep(rng.uniform(0.0, 1.5))
+        wait_for(lambda: has_metric(scratch, "faults-train", "test_accuracy"), process, 600, 0.01)
+        time.sleep(rng.uniform(0.0, 0.3))
     if process.poll() is not None:
         return f"{mode}: finished before the kill"
     process.send_signal(signal.SIGKILL)
     process.wait()
+    seed = command[command.index("--seed") + 1]
+    if any(r.data.params.get("training.seed") == seed for r in scratch.runs("faults-train")) and not any(
+        r.info.status != "FINISHED" and r.data.params.get("training.seed") == seed for r in scratch.runs("faults-train")
+    ):
+        return f"{mode}: after its run had ended FINISHED (no rerun: the command was done)"
     if landed == "checkpoint write":  # a torn temporary file left behind proves the kill was mid-write
         landed += " (torn file left)" if partial_files(folder) else " (just after)"
     return landed
@@ -171,6 +176,8 @@ def train_section(scratch: Scratch, kills: int, epochs: int, seed: int) -> list[
     for i in range(kills):
         command = scratch.command(*base, "--seed", str(i + 1), "--experiment", "faults-train")
         landed.append(kill_train(scratch, command, modes[i % len(modes)], full, rng))
+        if "no rerun" in landed[-1]:
+            continue
         while scratch.run(command, "train.log")[0] != 0 and reruns < 3 * kills:
             reruns += 1
     runs = scratch.runs("faults-train")
