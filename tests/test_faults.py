@@ -214,3 +214,19 @@ def test_unreadable_faces_are_skipped_and_named(tmp_path: Path) -> None:
     with pytest.warns(UserWarning, match=path.name):
         assert faces.read_face(path, opts, skipped) is None
     assert skipped["unreadable"] == 1
+
+
+def test_a_half_written_keras_model_file_names_itself(tmp_path: Path) -> None:
+    import keras
+    import pytest
+
+    from keraslab.serving.pyfunc import load_keras_file
+
+    whole = tmp_path / "model.keras"
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.save(whole)
+    half = tmp_path / "half.keras"
+    half.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    assert load_keras_file(str(whole)).count_params() == 3
+    with pytest.raises(ValueError, match=r"half\.keras: not a readable \.keras model file"):
+        load_keras_file(str(half))

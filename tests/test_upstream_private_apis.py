@@ -52,3 +52,24 @@ def test_keras_private_model_methods_of_the_multiworker_loop_still_exist() -> No
 
     assert callable(keras.Model._symbolic_build)
     assert callable(keras.Model._get_metrics_result_or_logs)
+
+
+def test_keras_initial_epoch_attribute_still_steers_fit() -> None:
+    """training.backup resumes like BackupAndRestore does, by setting the model's ``_initial_epoch`` in
+    ``on_train_begin`` (a private attribute fit reads): if Keras renames it, a resumed run would start over."""
+    import keras
+    import numpy as np
+
+    seen = []
+
+    class Skip(keras.callbacks.Callback):
+        def on_train_begin(self, logs: dict | None = None) -> None:
+            self.model._initial_epoch = 2
+
+        def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+            seen.append(epoch)
+
+    model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    model.fit(np.zeros((4, 1)), np.zeros((4, 1)), epochs=4, verbose=0, callbacks=[Skip()])
+    assert seen == [2, 3]

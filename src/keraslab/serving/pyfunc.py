@@ -40,13 +40,23 @@ class Wrapper:
     input_example: Any
 
 
+def load_keras_file(path: str) -> keras.Model:
+    """Load a ``.keras`` file; a truncated or corrupted one (a half-written copy, say) names itself."""
+    import zipfile
+
+    import keras
+
+    try:
+        return keras.saving.load_model(path, compile=False)
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:  # Keras: ValueError for a non-zip file
+        raise ValueError(f"{path}: not a readable .keras model file ({type(exc).__name__}: {exc})") from exc
+
+
 class KerasPyfunc(mlflow.pyfunc.PythonModel):
     """A single-input Keras model behind a compiled function; subclasses add pre- and post-processing."""
 
     def load_context(self, context: mlflow.pyfunc.PythonModelContext) -> None:
-        import keras
-
-        self.load_keras(keras.saving.load_model(context.artifacts[KERAS_ARTIFACT], compile=False))
+        self.load_keras(load_keras_file(context.artifacts[KERAS_ARTIFACT]))
 
     def load_keras(self, model: keras.Model) -> None:
         """Trace the model's forward pass for batches of its input shape (also used without MLflow)."""
