@@ -71,3 +71,10 @@ def test_builder_rejects_bad_params_with_names() -> None:
 
     with pytest.raises(ValidationError, match="filters has 1 widths but blocks = 2"):
         models.build("cnn", {"filters": [32]})
+
+
+def test_inertial_features_name_every_channel_they_make() -> None:
+    from keraslab.models.inertial import OUTPUT_CHANNELS
+    from keraslab.models.rnn import FEATURE_CHANNELS
+
+    assert len(FEATURE_CHANNELS) == OUTPUT_CHANNELS

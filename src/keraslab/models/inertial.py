@@ -15,9 +15,9 @@ import keras
 import numpy as np
 from keras import ops
 
-from keraslab.models.rnn import FEATURE_CHANNELS
-
 EPSILON = 1e-6
+#: acc (3), body acc (3), gyro (3), gravity direction (3), |body acc|, |gyro|: ``rnn.FEATURE_CHANNELS`` names them
+OUTPUT_CHANNELS = 14
 
 
 def _norm(x: Any) -> Any:
@@ -26,7 +26,7 @@ def _norm(x: Any) -> Any:
 
 @keras.saving.register_keras_serializable("keraslab")
 class InertialFeatures(keras.layers.Layer):
-    """``(B, T, 6)`` raw accelerometer + gyroscope -> ``(B, T, 14)`` ``FEATURE_CHANNELS``."""
+    """``(B, T, 6)`` raw accelerometer + gyroscope -> ``(B, T, 14)`` (``rnn.FEATURE_CHANNELS``)."""
 
     def call(self, x: Any) -> Any:
         acc, gyro = x[..., :3], x[..., 3:]
@@ -35,7 +35,7 @@ class InertialFeatures(keras.layers.Layer):
         return ops.concatenate([acc, body, gyro, gravity / _norm(gravity), _norm(body), _norm(gyro)], axis=-1)
 
     def compute_output_shape(self, input_shape: tuple[int | None, ...]) -> tuple[int | None, ...]:
-        return (*input_shape[:-1], len(FEATURE_CHANNELS))
+        return (*input_shape[:-1], OUTPUT_CHANNELS)
 
 
 @keras.saving.register_keras_serializable("keraslab")
