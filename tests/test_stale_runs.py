@@ -82,12 +82,12 @@ def test_runs_marks_dead_runs_killed_and_all_shows_them(store: tuple[str, str], 
 
     best = CliRunner().invoke(app, ["runs", "mnist-mlp"], env={"COLUMNS": "250"})
     assert best.exit_code == 0, best.output
-    assert finished[:12] in best.output and dead[:12] not in best.output
+    assert finished[:8] in best.output and dead[:8] not in best.output
     assert MlflowClient(uri).get_run(dead).info.status == "KILLED"  # retired by the listing
 
     every = CliRunner().invoke(app, ["runs", "mnist-mlp", "--all"], env={"COLUMNS": "250"})
     assert every.exit_code == 0, every.output
-    assert dead[:12] in every.output and "KILLED" in every.output and "ended without ending its run" in every.output
+    assert dead[:8] in every.output and "KILLED" in every.output and "ended without ending its run" in every.output
 
 
 def test_overwritten_runs_end_killed_and_are_never_resumed(store: tuple[str, str]) -> None:
@@ -97,3 +97,13 @@ def test_overwritten_runs_end_killed_and_are_never_resumed(store: tuple[str, str
     run = MlflowClient(uri).get_run(old)
     assert run.info.status == "KILLED" and "--overwrite" in run.data.tags[FAILURE_TAG]
     assert queries.find_resumable(uri, experiment_id, "k", progress_ok=False) is None
+
+
+def test_runs_table_fits_80_columns(store: tuple[str, str], workdir: Path) -> None:
+    uri, experiment_id = store
+    finished = running_run(uri, experiment_id, {}, test_accuracy=0.9)
+    MlflowClient(uri).set_terminated(finished, "FINISHED")
+    listed = CliRunner().invoke(app, ["runs", "mnist-mlp"], env={"COLUMNS": "80"})
+    assert listed.exit_code == 0, listed.output
+    (row,) = [line for line in listed.output.splitlines() if finished[:8] in line]
+    assert "0.9000" in row and len(row) <= 80  # one line per run: no cell wrapped

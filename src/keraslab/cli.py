@@ -147,21 +147,21 @@ def runs(
     if rows is None:
         raise fail(f"no MLflow experiment {name!r} in {uri}: train the project first", 1)
     table = Table(title=f"{name}: {'runs' if every_status else 'best finished runs'} by {metric}")
-    columns = ["run", "status", "started", "epochs", metric, "test_loss", "val_accuracy"]
-    for column in [*columns, "reason"] if every_status else columns:
+    columns = ["run", *(["status"] if every_status else []), "started", "ep", metric, "test_loss", "val_acc"]
+    for column in [*columns, "reason"] if every_status else columns:  # fits 80 columns; --all wraps the reason
         table.add_column(column, justify="left" if column in ("run", "status", "reason") else "right")
     for row in rows:
         m = row.metrics
-        cells = [row.run_id[:12], row.status, _timestamp(row.start_time), row.epochs]
+        cells = [row.run_id[:8], *([row.status] if every_status else []), _timestamp(row.start_time), row.epochs]
         cells += [f"{m[k]:.4f}" if k in m else "" for k in (metric, "test_loss", "val_accuracy")]
-        table.add_row(*cells, *([row.reason] if every_status else []))
+        table.add_row(*cells, *([row.reason[:120]] if every_status else []))
     console.print(table)
 
 
 def _timestamp(millis: int | None) -> str:
     from datetime import datetime
 
-    return datetime.fromtimestamp(millis / 1000).strftime("%Y-%m-%d %H:%M") if millis else ""
+    return datetime.fromtimestamp(millis / 1000).strftime("%m-%d %H:%M") if millis else ""
 
 
 @app.command()

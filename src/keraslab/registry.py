@@ -67,9 +67,9 @@ CORE = Components(
 
 def project_packages() -> list[str]:
     """The course-project packages: every package under ``keraslab.projects``, then ``$KERASLAB_PROJECT_PACKAGES``."""
-    import keraslab.projects
-
-    found = [f"keraslab.projects.{m.name}" for m in pkgutil.iter_modules(keraslab.projects.__path__) if m.ispkg]
+    # the package from sys.modules: the attribute keraslab.projects is also the API's projects() function
+    package = importlib.import_module("keraslab.projects")
+    found = [f"keraslab.projects.{m.name}" for m in pkgutil.iter_modules(package.__path__) if m.ispkg]
     extra = [name.strip() for name in os.environ.get(PACKAGES_ENV, "").split(",") if name.strip()]
     return sorted(found) + extra
 
