@@ -81,7 +81,11 @@ def test_train_then_runs_table(workdir: Path, mnist_dir: Path) -> None:
 
     listing = runner.invoke(app, ["runs", "mnist-mlp", "--experiment", "cli-test"])
     assert listing.exit_code == 0, listing.output
-    assert "FINISHED" in listing.output and "test_accuracy" in listing.output
+    assert "best finished runs" in listing.output and "test_accuracy" in listing.output
+    run_id = result.output.split("MLflow run")[1].split()[0]
+    assert run_id[:8] in listing.output
+    every = runner.invoke(app, ["runs", "mnist-mlp", "--experiment", "cli-test", "--all"])
+    assert every.exit_code == 0 and "FINISHED" in every.output and "status" in every.output
 
     missing = runner.invoke(app, ["runs", "mnist-cnn"])
     assert missing.exit_code == 1 and "train the project first" in missing.stderr
