@@ -309,7 +309,7 @@ def write(args, training, symbols, layouts, by_size, load_start) -> None:
     lines = [
         "# AirCalc benchmark",
         "",
-        f"`python benchmarks/aircalc.py --data-dir {args.data_dir}"
+        f"`python benchmarks/aircalc.py --data-dir {os.path.relpath(args.data_dir, ROOT)}"
         + (f" --model {args.model}" if args.model else "")
         + (f" --epochs {args.epochs}" if args.epochs else "")
         + (f" --expressions {n}" if n != 500 else "")
