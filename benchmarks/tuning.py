@@ -6,7 +6,7 @@ target <= 1 s), resident memory per trial across the search (growth per trial af
 1 chief + 2 workers vs 1 process for the same random-search trials. Runs in a scratch folder; prints a
 markdown table and writes it to ``benchmarks/results/tuning.md``.
 
-    flock /tmp/keraslab-bench.lock python benchmarks/tuning.py --data-dir ../shared/data
+    python benchmarks/tuning.py --data-dir ../shared/data
 """
 
 from __future__ import annotations
@@ -182,7 +182,7 @@ def main() -> None:
         [
             "# Tuning benchmark (real MNIST, mnist-mlp)",
             "",
-            "`flock /tmp/keraslab-bench.lock python benchmarks/tuning.py --data-dir ../shared/data "
+            "`python benchmarks/tuning.py --data-dir ../shared/data "
             f"--space {args.space} --max-epochs {args.max_epochs} --factor {args.factor} "
             f"--iterations {args.iterations} "
             f"--max-trials {args.max_trials} --retrain-epochs {args.retrain_epochs} --dist-trials {args.dist_trials}` "
