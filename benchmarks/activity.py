@@ -1,5 +1,5 @@
 """Activity RNN benchmark: LSTM vs GRU vs bidirectional LSTM vs CNN-LSTM on BasicMotions (and UCI HAR when present);
-on raw UCI HAPT, ``activity-hapt`` (and variants) by 3-fold leave-subjects-out cross-validation.
+on raw UCI HAPT, ``activity-rnn``'s hapt recipe (and variants) by 3-fold leave-subjects-out cross-validation.
 
 Each variant is the ``activity-rnn`` project with a few ``--set`` overrides, trained through the same trainer as
 ``keraslab train`` (tracking off), over several seeds; the table reports medians. Targets: BasicMotions test
@@ -7,7 +7,7 @@ accuracy >= 97.5 % (at most 1 error in 40), UCI HAR >= 93 % (anchor: 91.65 % for
 guillaume-chevalier/LSTM-Human-Activity-Recognition).
 
     python benchmarks/activity.py --data-dir ../shared/data [--seeds 3] [--datasets basicmotions uci_har hapt]
-        [--hapt-variants defaults LSTM GRU CNN-LSTM] [--transitions]
+        [--hapt-variants defaults LSTM GRU CNN-LSTM] [--classes 6 12]
 
 HAPT: fold k's users (sorted, dealt round-robin into 3 folds) are the test set of run k
 (``data.options.test_fold=k``); the report gives accuracy and macro-F1 as mean ± sd over the folds, the summed
@@ -21,6 +21,7 @@ import os
 import statistics
 import tempfile
 import time
+from datetime import datetime
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -30,6 +31,7 @@ import numpy as np
 from keraslab import registry
 from keraslab.config import ProjectSpec
 from keraslab.data import DataUnavailable
+from sections import write_section  # benchmarks/sections.py
 
 VARIANTS: dict[str, list[str]] = {
     "LSTM (project default)": [],
@@ -38,7 +40,7 @@ VARIANTS: dict[str, list[str]] = {
     "CNN-LSTM": ["model.conv_filters=[64, 64]", "model.conv_kernel_size=5", "model.layers=1"],
 }
 TARGETS = {"basicmotions": 0.975, "uci_har": 0.93, "hapt": 0.95}
-#: activity-hapt overrides; "defaults" is the project as shipped.
+#: overrides of activity-rnn's hapt recipe; "defaults" is the recipe as shipped.
 HAPT_VARIANTS: dict[str, list[str]] = {
     "defaults": [],
     "LSTM": [
@@ -53,6 +55,15 @@ HAPT_VARIANTS: dict[str, list[str]] = {
 }
 DATASET_OVERRIDES = {"basicmotions": [], "uci_har": ["training.batch_size=64", "training.epochs=40"]}
 RESULTS = Path(__file__).parent / "results" / "activity.md"
+TITLE = "Activity RNN benchmark"
+ORDER = ["BasicMotions and UCI HAR", "Raw UCI HAPT, 6 classes", "Raw UCI HAPT, 12 classes"]
+HAPT_SETUP = (
+    "21 users (HAPT's training users; the 9 UCI HAR test users are not in the data), sorted and dealt round-robin "
+    "into 3 folds; fold k is the test set of run k (`data.options.test_fold=k`). Each variant is `activity-rnn --set "
+    "data.dataset=hapt` (the hapt recipe) with the overrides of `HAPT_VARIANTS`; no validation split "
+    "(`validation_split = 0`: fixed epochs, no model selection), so no user is on two sides. Windows: 128 readings "
+    "every 64 inside one labelled segment; input: the 6 raw channels."
+)
 
 
 def run_variant(dataset: str, overrides: list[str], seed: int, data_dir: Path) -> dict[str, float]:
@@ -93,11 +104,12 @@ def run_spec(spec: ProjectSpec, data_dir: Path, confusion: bool = False) -> dict
     return row
 
 
-def hapt_section(data_dir: Path, variants: list[str], transitions: bool) -> str:
-    """3-fold leave-subjects-out of ``activity-hapt`` and the named variants (6 or 12 classes)."""
+def hapt_section(data_dir: Path, variants: list[str], transitions: bool) -> list[str]:
+    """3-fold leave-subjects-out of the hapt recipe and the named variants (6 or 12 classes)."""
     classes = 12 if transitions else 6
+    target = " (target: accuracy and macro-F1 >= 95 %)" if classes == 6 else ""
     lines = [
-        f"### hapt, {classes} classes: 3-fold leave-subjects-out (target accuracy and macro-F1 >= 95 % for 6 classes)",
+        f"3-fold leave-subjects-out, {classes} classes{target}:",
         "",
         "| variant | params | accuracy mean ± sd | macro-F1 mean ± sd | per fold (accuracy) | fit s per fold (mean) |",
         "|---|---:|---:|---:|---|---:|",
@@ -107,7 +119,7 @@ def hapt_section(data_dir: Path, variants: list[str], transitions: bool) -> str:
         folds = []
         for k in range(3):
             overrides = [f"data.options.test_fold={k}", f"data.options.transitions={str(transitions).lower()}"]
-            spec = registry.load("activity-hapt", [*overrides, *HAPT_VARIANTS[name]])
+            spec = registry.load("activity-rnn", ["data.dataset=hapt", *overrides, *HAPT_VARIANTS[name]])
             folds.append(run_spec(spec, data_dir, confusion=True))
             print(f"hapt {name} fold {k} users {folds[-1]['users']}: {folds[-1]['accuracy']:.4f}", flush=True)
         acc, f1 = (np.array([f[key] for f in folds]) for key in ("accuracy", "macro_f1"))
@@ -124,7 +136,7 @@ def hapt_section(data_dir: Path, variants: list[str], transitions: bool) -> str:
         for c, counts in enumerate(matrix):
             recall = counts[c] / max(1, counts.sum())
             lines.append(f"| {names[c]} | " + " | ".join(str(v) for v in counts) + f" | {recall:.3f} |")
-    return "\n".join(lines)
+    return lines
 
 
 def table(dataset: str, rows: dict[str, list[dict[str, float]]], test_size: int) -> str:
@@ -153,19 +165,34 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=3, help="seeds per variant (medians are reported)")
     parser.add_argument("--datasets", nargs="+", default=["basicmotions", "uci_har", "hapt"], choices=sorted(TARGETS))
     parser.add_argument("--hapt-variants", nargs="+", default=list(HAPT_VARIANTS), choices=list(HAPT_VARIANTS))
-    parser.add_argument("--transitions", action="store_true", help="hapt: the 12-class task as well")
+    parser.add_argument(
+        "--classes", type=int, nargs="+", default=[6], choices=[6, 12], help="hapt: 6 activities, 12 with transitions"
+    )
     args = parser.parse_args()
 
     from keraslab import data
 
     started = time.perf_counter()
+    load = f"load average before {os.getloadavg()[0]:.1f}"
+    basic = [d for d in args.datasets if d != "hapt"]
+    if "hapt" in args.datasets:
+        for classes in args.classes:
+            transitions = classes == 12
+            lines = hapt_section(args.data_dir, args.hapt_variants, transitions)
+            command = "python benchmarks/activity.py --data-dir ../shared/data --datasets hapt --hapt-variants "
+            command += " ".join(args.hapt_variants) + f" --classes {classes}"
+            header = [
+                f"`{command}`  ",
+                f"{datetime.now():%Y-%m-%d %H:%M}, {os.cpu_count()} CPU cores, no GPU, {load}, after "
+                f"{os.getloadavg()[0]:.1f} (other jobs were running: compare fit times within one table).",
+                "",
+                HAPT_SETUP,
+                "",
+            ]
+            write_section(RESULTS, TITLE, f"Raw UCI HAPT, {classes} classes", header + lines, ORDER)
+            print("\n".join(lines), flush=True)
     sections = []
-    for dataset in args.datasets:
-        if dataset == "hapt":
-            for transitions in [False, True][: 1 + args.transitions]:
-                sections.append(hapt_section(args.data_dir, args.hapt_variants, transitions))
-                print(sections[-1], flush=True)
-            continue
+    for dataset in basic:
         spec = registry.load("activity-rnn", [f"data.dataset={dataset}"])
         try:
             test_size = data.load(spec.data, args.data_dir, 0).info.sizes["test"]
@@ -178,19 +205,16 @@ def main() -> None:
             rows[name] = [run_variant(dataset, overrides, seed, args.data_dir) for seed in range(args.seeds)]
             print(f"{dataset} {name}: {[round(r['accuracy'], 4) for r in rows[name]]}", flush=True)
         sections.append(table(dataset, rows, test_size))
-    report = "\n\n".join(
-        [
-            "# Activity RNN benchmark",
-            f"`python benchmarks/activity.py --data-dir {args.data_dir} --seeds {args.seeds}` — "
-            f"{args.seeds} seeds per variant, medians; total {time.perf_counter() - started:.0f} s on a shared "
+    if sections:
+        intro = (
+            "`python benchmarks/activity.py --data-dir ../shared/data "
+            f"--seeds {args.seeds} --datasets {' '.join(basic)}` — {args.seeds} seeds per variant, medians; "
+            f"total {time.perf_counter() - started:.0f} s on a shared "
             "2-core CPU (other jobs were running: times are indicative, compare ratios). Every variant is the "
-            "`activity-rnn` project with `--set` overrides, trained by the same trainer as `keraslab train`.",
-            *sections,
-        ]
-    )
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(report + "\n")
-    print(report)
+            "`activity-rnn` project with `--set` overrides, trained by the same trainer as `keraslab train`."
+        )
+        write_section(RESULTS, TITLE, "BasicMotions and UCI HAR", [intro, "", *sections], ORDER)
+        print("\n\n".join(sections))
 
 
 if __name__ == "__main__":

@@ -43,7 +43,10 @@ from pathlib import Path
 
 import numpy as np
 
+from sections import write_section  # benchmarks/sections.py
+
 ROOT = Path(__file__).resolve().parents[1]
+ORDER = ["train", "tune", "cluster", "serving"]
 RESULTS = ROOT / "benchmarks" / "results" / "faults.md"
 MODEL = ["model.hidden_layers=1", "model.units=64", "training.batch_size=256", "training.early_stopping.enabled=false"]
 EPOCH_KEYS = ("loss", "accuracy", "val_loss", "val_accuracy")
@@ -452,17 +455,6 @@ def serving_section(scratch: Scratch, workers: list[int], total: int, clients: i
 # ---------------------------------------------------------------------- results
 
 
-def write_section(name: str, lines: list[str], header: list[str]) -> None:
-    """Replace section ``name`` of the results file (other sections kept)."""
-    text = RESULTS.read_text() if RESULTS.exists() else "# Fault benchmark\n"
-    sections = re.split(r"(?m)^## ", text)
-    kept = {s.split("\n", 1)[0]: s for s in sections[1:]}
-    kept[name] = name + "\n\n" + "\n".join([*header, "", *lines]) + "\n\n"
-    order = ["train", "tune", "cluster", "serving"]
-    body = "".join("## " + kept[k] for k in sorted(kept, key=lambda k: order.index(k) if k in order else 99))
-    RESULTS.write_text("# Fault benchmark\n\n" + body.rstrip() + "\n")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data-dir", type=Path, required=True)
@@ -496,7 +488,7 @@ def main() -> None:
             f"{time.perf_counter() - started:.0f} s; "
             f"load average afterwards {load_avg} (other jobs were running).",
         ]
-        write_section(name, lines, header)
+        write_section(RESULTS, "Fault benchmark", name, [*header, "", *lines], ORDER)
         print("\n".join(lines), flush=True)
 
 

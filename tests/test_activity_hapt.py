@@ -173,11 +173,13 @@ def test_timeline_merges_runs_and_owns_every_reading_once() -> None:
 
 @pytest.fixture(scope="module")
 def trained(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple:
-    """activity-hapt with its options (tiny widths, 1 epoch) trained on the synthetic folder, tracked."""
+    """activity-rnn's hapt recipe (tiny widths, 1 epoch) trained on the synthetic folder, tracked."""
     root = tmp_path_factory.mktemp("hapt-run")
     uri = f"sqlite:///{root / 'mlflow.db'}"
     overrides = ["model.units=4", "model.conv_filters=[4, 4]", "model.stats_branch=4", "training.epochs=1"]
-    project = registry.load("activity-hapt", [*overrides, "training.batch_size=8", "training.jit_compile=false"])
+    project = registry.load(
+        "activity-rnn", ["data.dataset=hapt", *overrides, "training.batch_size=8", "training.jit_compile=false"]
+    )
     result = train(
         project, data_dir=data_dir, tracking=TrackingOptions(uri=uri), checkpoint_root=root / "ck", verbose=0
     )

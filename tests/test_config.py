@@ -14,6 +14,68 @@ def test_projects_load_and_resolve_names_with_dash_or_underscore() -> None:
     assert {p.name for p in registry.all_projects()} >= {"mnist-mlp", "mnist-cnn"}
 
 
+RECIPE_PROJECT = """
+name = "recipes"
+[data]
+dataset = "mnist"
+validation_split = 0.1
+[model]
+builder = "mlp"
+units = 128
+[training]
+epochs = 7
+[recipes.basicmotions.data]
+dataset = "basicmotions"
+validation_split = 0.2
+[recipes.basicmotions.model]
+builder = "mlp"
+units = 32
+"""
+
+
+def test_a_dataset_recipe_replaces_the_tables_and_set_still_wins(tmp_path) -> None:
+    path = tmp_path / "recipes.toml"
+    path.write_text(RECIPE_PROJECT)
+    plain = registry.load(str(path))
+    assert (plain.data.dataset, plain.model.params["units"], plain.training.epochs) == ("mnist", 128, 7)
+    recipe = registry.load(str(path), ["data.dataset=basicmotions"])
+    assert (recipe.data.validation_split, recipe.model.params["units"]) == (0.2, 32)
+    assert recipe.training.epochs == 7  # the recipe has no [training]: the file's stays
+    mine = registry.load(
+        str(path), ["data.dataset=basicmotions", "model.units=8", "recipes.basicmotions.model.units=9"]
+    )
+    assert mine.model.params["units"] == 8
+
+
+def test_the_shipped_hapt_recipe_is_the_cnn_bigru() -> None:
+    spec = registry.load("activity-rnn", ["data.dataset=hapt"])
+    assert (spec.model.params["cell"], spec.model.params["bidirectional"], spec.training.batch_size) == (
+        "gru",
+        True,
+        64,
+    )
+    assert registry.load("activity-rnn").model.params["cell"] == "lstm"
+
+
+@pytest.mark.parametrize(
+    ("recipe", "message"),
+    [
+        ("[recipes]\nbasicmotions = 3", r"only data, model and training tables.*\(not a table\)"),
+        ("[recipes.basicmotions.tuner]\nkind = 'grid'", r"recipes\.basicmotions: only data, model and training.*tuner"),
+        ("[recipes.basicmotions.model]\nbuilder = 'mlp'\nunits = 'many'", r"model\.units"),
+    ],
+)
+def test_a_bad_recipe_fails_naming_it_when_projects_are_listed(
+    tmp_path, monkeypatch, recipe: str, message: str
+) -> None:
+    folder = tmp_path / "projects"
+    folder.mkdir()
+    (folder / "broken.toml").write_text(RECIPE_PROJECT.split("[recipes")[0] + recipe)
+    monkeypatch.setenv("KERASLAB_PROJECTS_DIR", str(folder))
+    with pytest.raises(ConfigError, match=message):
+        registry.all_projects()
+
+
 def test_unknown_project_lists_the_known_ones() -> None:
     with pytest.raises(ConfigError, match=r"unknown project 'mnist-rnn'.*mnist-cnn.*mnist-mlp"):
         registry.load("mnist-rnn")

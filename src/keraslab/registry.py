@@ -194,9 +194,35 @@ def load_project(raw: Mapping[str, Any], source: str) -> ProjectSpec:
     return spec
 
 
+def resolve_recipe(raw: Mapping[str, Any], overrides: Iterable[str], source: str) -> dict[str, Any]:
+    """The project table with ``overrides`` applied and its dataset's recipe, if any, in place.
+
+    A project file may carry ``[recipes.<dataset>]``: whole ``data``/``model``/``training`` tables for another
+    dataset (``activity-rnn`` sized for BasicMotions has one for ``hapt``). When the overridden ``data.dataset``
+    names a recipe, its tables replace the file's; the overrides are then applied again, so ``--set`` always wins.
+    """
+    overrides = list(overrides)
+    table = apply_overrides(raw, overrides)
+    recipes = table.pop("recipes", {})
+    if not isinstance(recipes, Mapping):
+        raise ConfigError(f"{source}: recipes must be a table of [recipes.<dataset>] tables, not {recipes!r}")
+    dataset = table.get("data", {}).get("dataset") if isinstance(table.get("data"), Mapping) else None
+    recipe = recipes.get(dataset) if isinstance(dataset, str) else None
+    if recipe is None:
+        return table
+    unknown = sorted(set(recipe) - {"data", "model", "training"}) if isinstance(recipe, Mapping) else ["(not a table)"]
+    if unknown:
+        raise ConfigError(
+            f"{source}: recipes.{dataset}: only data, model and training tables belong here, not {unknown[0]}"
+        )
+    table = apply_overrides({**{k: v for k, v in raw.items() if k != "recipes"}, **recipe}, overrides)
+    table.pop("recipes", None)  # an override of the recipe itself has done its work
+    return table
+
+
 def load_raw(name: str, overrides: Iterable[str] = ()) -> tuple[dict[str, Any], Path]:
     path = find(name)
-    return apply_overrides(read_toml(path), overrides), path
+    return resolve_recipe(read_toml(path), overrides, str(path)), path
 
 
 def load(name: str, overrides: Iterable[str] = ()) -> ProjectSpec:
@@ -206,5 +232,11 @@ def load(name: str, overrides: Iterable[str] = ()) -> ProjectSpec:
 
 
 def all_projects() -> list[ProjectSpec]:
-    """Every project found, validated (an invalid file raises ConfigError naming it)."""
-    return [load_project(read_toml(p), str(p)) for p in project_files().values()]
+    """Every project found, validated with each of its recipes (an invalid file raises ConfigError naming it)."""
+    specs = []
+    for path in project_files().values():
+        raw, source = read_toml(path), str(path)
+        specs.append(load_project(resolve_recipe(raw, (), source), source))
+        for dataset in raw.get("recipes", {}):
+            load_project(resolve_recipe(raw, [f"data.dataset={dataset}"], source), source)
+    return specs

@@ -9,7 +9,8 @@ guillaume-chevalier/LSTM-Human-Activity-Recognition.
 
 ``features="inertial"`` (6 raw channels: acc in g, gyro in rad/s) puts the fixed ``InertialFeatures`` layer first,
 so the statistics then describe its 14 channels. With ``conv_filters=[64, 64], conv_batch_norm=True,
-cell="gru", layers=1, units=32, bidirectional=True, stats_branch=32`` it is the CNN-BiGRU of ``activity-hapt``.
+cell="gru", layers=1, units=32, bidirectional=True, stats_branch=32`` it is the CNN-BiGRU of the hapt recipe
+(``activity-rnn --set data.dataset=hapt``).
 """
 
 from __future__ import annotations
