@@ -103,6 +103,38 @@ KILLED_MID_WRITE = textwrap.dedent(
 )
 
 
+SIGTERM_IN_A_FINALIZER = """
+import gc, os, signal, time, weakref
+from keraslab.processes import sigterm_as_interrupt
+
+class Tensor: ...
+
+def in_finalizer():  # the handler runs here; its KeyboardInterrupt is printed and dropped
+    os.kill(os.getpid(), signal.SIGTERM)
+    for _ in range(100_000):
+        pass
+
+started = time.monotonic()
+try:
+    with sigterm_as_interrupt(redeliver_s=0.5):
+        weakref.finalize(tensor := Tensor(), in_finalizer)
+        del tensor
+        gc.collect()
+        while time.monotonic() - started < 20:  # training goes on
+            sum(range(1000))
+    print("not interrupted")
+except KeyboardInterrupt:
+    print(f"interrupted after {time.monotonic() - started:.1f} s")
+"""
+
+
+def test_a_sigterm_dropped_inside_a_finalizer_is_delivered_again() -> None:
+    done = subprocess.run([sys.executable, "-c", SIGTERM_IN_A_FINALIZER], capture_output=True, text=True, timeout=60)
+    assert "Exception ignored" in done.stderr and "KeyboardInterrupt" in done.stderr  # the first one was dropped
+    assert done.stdout.startswith("interrupted after"), done.stdout + done.stderr
+    assert float(done.stdout.split()[2]) < 5
+
+
 def test_a_kill_while_the_backup_is_written_leaves_the_last_commit_usable(tmp_path: Path) -> None:
     backup_dir = tmp_path / "backup"
     process = subprocess.run(

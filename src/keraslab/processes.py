@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -63,10 +64,19 @@ def run_foreground(command: list[str], env: dict[str, str]) -> int:
 
 
 @contextlib.contextmanager
-def sigterm_as_interrupt() -> Iterator[None]:
-    """Turn SIGTERM into KeyboardInterrupt (in the main thread) so a terminated run ends KILLED."""
+def sigterm_as_interrupt(redeliver_s: float = 2.0) -> Iterator[None]:
+    """Turn SIGTERM into KeyboardInterrupt (in the main thread) so a terminated run ends KILLED.
+
+    Python runs the handler between any two bytecodes, and an exception raised while a finalizer or weakref
+    callback runs is printed and dropped. So the signal is delivered again every ``redeliver_s`` seconds until
+    the block is left: a dropped interrupt only delays the stop."""
+    timers: list[threading.Timer] = []
 
     def handler(signum: int, frame: Any) -> None:
+        timer = threading.Timer(redeliver_s, os.kill, (os.getpid(), signum))
+        timer.daemon = True
+        timers.append(timer)
+        timer.start()
         raise KeyboardInterrupt(f"signal {signum}")
 
     try:
@@ -78,3 +88,5 @@ def sigterm_as_interrupt() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+        for timer in timers:
+            timer.cancel()
