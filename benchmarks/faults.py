@@ -397,7 +397,7 @@ def load(url: str, requests_: list[tuple[str, bytes]], clients: int) -> dict:
     return {"records": records, "seconds": time.perf_counter() - started}
 
 
-def serving_section(scratch: Scratch, workers: list[int], total: int, clients: int) -> list[str]:
+def serving_section(scratch: Scratch, workers: list[int], total: int, clients: int, rounds: int) -> list[str]:
     from keraslab.processes import stop, wait_ready
     from keraslab.projects.mnist.data import read_local
     from keraslab.training.cluster import free_ports
@@ -412,11 +412,12 @@ def serving_section(scratch: Scratch, workers: list[int], total: int, clients: i
     lines = [
         f"`keraslab serve` on a `mnist-mlp` model; {clients} client threads (a keep-alive session each) send "
         f"{total:,} requests in all, one PNG digit each, one in five malformed (bad JSON, wrong keys, bad base64, a "
-        "non-image, an 11 MiB image field, in turn). Memory: resident, all the server's processes.",
+        "non-image, an 11 MiB image field, in turn). Memory: resident, all the server's processes, after a warm-up of "
+        f"200 requests of every kind, after the {total:,} requests, and after {rounds} more rounds of them.",
         "",
         "| workers | requests/s | valid p50 / p99 ms | malformed p50 / p99 ms | 2xx | 4xx | 5xx | dropped "
-        "| RSS before → after (MiB) |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        f"| RSS before → after (MiB) | RSS after {rounds} more rounds (MiB) |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---|---|",
     ]
     for n in workers:
         (port,) = free_ports(1)
@@ -429,10 +430,13 @@ def serving_section(scratch: Scratch, workers: list[int], total: int, clients: i
         url = f"http://127.0.0.1:{port}"
         try:
             wait_ready(url, server, timeout=300)
-            load(url, requests_[:40], clients)  # warm every worker up
+            load(url, requests_[:200], clients)  # warm every worker up on every kind of request, oversize included
             before = tree_rss_mb(server.pid)
             result = load(url, requests_, clients)
             after = tree_rss_mb(server.pid)
+            for _ in range(rounds):  # the same load again: growth that goes on is a leak, a plateau is not
+                load(url, requests_, clients)
+            final = tree_rss_mb(server.pid)
         finally:
             stop(server)
         records = result["records"]
@@ -447,7 +451,7 @@ def serving_section(scratch: Scratch, workers: list[int], total: int, clients: i
             f"{np.percentile(ms['bad'], 50):.1f} / {np.percentile(ms['bad'], 99):.1f} | "
             f"{sum(s is not None and s < 300 for s in status)} | {client_errors} "
             f"| **{sum(s is not None and s >= 500 for s in status)}** | **{status.count(None)}** | "
-            f"{before:.0f} → {after:.0f} ({after - before:+.0f}) |"
+            f"{before:.0f} → {after:.0f} ({after - before:+.0f}) | {final:.0f} ({final - before:+.0f}) |"
         )
     return lines
 
@@ -466,6 +470,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--rounds", type=int, default=2, help="serving: more rounds of the load, for the memory trend")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     sections = args.only or ["train", "tune", "cluster", "serving"]
@@ -480,7 +485,7 @@ def main() -> None:
         elif name == "cluster":
             lines = cluster_section(scratch, args.cluster_tries, args.epochs, args.seed)
         else:
-            lines = serving_section(scratch, args.workers, args.requests, args.clients)
+            lines = serving_section(scratch, args.workers, args.requests, args.clients, args.rounds)
         load_avg = ", ".join(f"{x:.1f}" for x in os.getloadavg())
         header = [
             f"`python benchmarks/faults.py --data-dir ../shared/data --only {name}`  ",

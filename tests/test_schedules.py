@@ -41,7 +41,8 @@ def test_warmup_cosine_callback_spans_whatever_epochs_fit_runs(epochs: int) -> N
     record = keras.callbacks.LambdaCallback(
         on_train_batch_end=lambda batch, logs: seen.append(float(model.optimizer.learning_rate.numpy()))
     )
-    model.fit(x, y, batch_size=10, epochs=epochs, verbose=0, callbacks=[WarmupCosine(1.0, 2, 0.1), record])
+    history = model.fit(x, y, batch_size=10, epochs=epochs, verbose=0, callbacks=[WarmupCosine(1.0, 2, 0.1), record])
+    assert history.history["learning_rate"] == pytest.approx(seen[3::4])  # each epoch's last rate, in its logs
     total = 4 * epochs
     assert seen[1] == pytest.approx(0.5) and max(seen) == pytest.approx(1.0)
     assert seen[-1] == pytest.approx(warmup_cosine(total - 1, total, 1.0, 2, 0.1), rel=1e-6) and seen[-1] < 0.2

@@ -58,3 +58,9 @@ class WarmupCosine(keras.callbacks.Callback):
         total = self.params["epochs"] * self.params["steps"]
         rate = warmup_cosine(step, total, self.peak, self.warmup_steps, self.min_ratio)
         self.model.optimizer.learning_rate.assign(rate)
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        """The epoch's last rate joins its logs (as Keras's LearningRateScheduler does), so it is checkpointed and
+        logged with the epoch's other metrics: once, also when a killed epoch is run again."""
+        if logs is not None:
+            logs["learning_rate"] = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))

@@ -77,7 +77,8 @@ def eval_dataset(stream: np.ndarray, context: int, batch: int, limit: int | None
 
 
 def callbacks(spec: ProjectSpec, splits: Splits, tracker: RunTracker) -> list[keras.callbacks.Callback]:
-    """The warmup-cosine learning rate over the run, and the learning rate and a text sample after every epoch."""
+    """The warmup-cosine learning rate over the run (it adds the rate to each epoch's logs), and a text sample
+    after every epoch."""
     import keras
 
     from keraslab.projects.transformer.decoding import Compiled
@@ -93,8 +94,6 @@ def callbacks(spec: ProjectSpec, splits: Splits, tracker: RunTracker) -> list[ke
             self.compiled = Compiled(self.model)
 
         def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-            rate = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
-            tracker.log_metrics({"learning_rate": rate}, step=epoch)
             tracker.log_text(sample(self.compiled, tokenizer, prompt, SAMPLE), f"samples/epoch_{epoch + 1:03d}.txt")
 
     return [schedule, EpochLogger()]
