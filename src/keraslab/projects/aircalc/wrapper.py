@@ -41,12 +41,13 @@ EXPECTED = f"each row needs '{TRACE}' (JSON strokes of [x, y] or [x, y, t] point
 class AirCalcPyfunc(KerasPyfunc):
     """The symbol CNN behind a compiled function, read through ``AirCalc`` (``self.calc``)."""
 
-    def __init__(self, class_names: list[str]) -> None:
-        self.class_names = list(class_names)
+    def __init__(self, class_names: list[str], stroke_width: float | None) -> None:
+        self.class_names, self.stroke_width = list(class_names), stroke_width
 
     def load_keras(self, model: keras.Model) -> None:
         super().load_keras(model)
-        self.calc = AirCalc(self.classify, self.class_names)
+        # models logged before stroke_width existed were trained on the ink as written
+        self.calc = AirCalc(self.classify, self.class_names, stroke_width=getattr(self, "stroke_width", None))
 
     def classify(self, images: np.ndarray) -> np.ndarray:
         """(N, 28, 28) symbol images in [0, 1] -> (N, classes) probabilities."""
@@ -101,4 +102,5 @@ def wrapper(spec: ProjectSpec, splits: Splits, model: keras.Model) -> Wrapper:
         ]
     )
     example = pd.DataFrame({IMAGE: [png_base64(255 - np.asarray(splits.x_test[0])[..., 0])]})
-    return Wrapper(AirCalcPyfunc(class_names), ModelSignature(inputs=inputs, outputs=outputs), example)
+    pyfunc = AirCalcPyfunc(class_names, spec.data.options.get("stroke_width"))
+    return Wrapper(pyfunc, ModelSignature(inputs=inputs, outputs=outputs), example)
