@@ -116,3 +116,10 @@ def test_fuzzed_bad_requests_never_get_a_5xx(url: str) -> None:
     check()
     assert len(statuses) >= 1000
     assert requests.get(f"{url}/ping", timeout=10).status_code == 200
+
+
+def test_servers_get_allocator_settings_that_return_large_buffers(monkeypatch: pytest.MonkeyPatch) -> None:
+    env = processes.server_env("sqlite:///x.db")
+    assert env["MALLOC_MMAP_THRESHOLD_"] == env["MALLOC_TRIM_THRESHOLD_"] == "131072"
+    monkeypatch.setenv("MALLOC_MMAP_THRESHOLD_", "65536")  # the user's own setting wins
+    assert processes.server_env("sqlite:///x.db")["MALLOC_MMAP_THRESHOLD_"] == "65536"
