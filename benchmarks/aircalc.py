@@ -190,19 +190,14 @@ def read_set(
 
 def symbol_table(calc: AirCalc, splits, thick: Callable[[np.ndarray], np.ndarray]) -> list[str]:
     """Per-class held-out accuracy: digits, real operators as drawn and re-penned, generated operators."""
-    from keraslab.projects.aircalc.normalise import restroke
     from keraslab.projects.aircalc.symbols import CLASS_NAMES
     from keraslab.projects.aircalc.symbols import OPERATORS as CLASSES
 
-    def see(images: np.ndarray) -> np.ndarray:  # as the pipeline shows symbols to the classifier
-        seen = np.stack([restroke(image, calc.stroke_width) for image in images]) if calc.stroke_width else images
-        return calc.classify(seen).argmax(axis=1)
-
     sources = np.asarray(splits.info.extra["test_sources"])
     x, y = splits.x_test[..., 0].astype(np.float32) / 255.0, splits.y_test
-    predicted = np.concatenate([see(x[i : i + 1024]) for i in range(0, len(x), 1024)])
+    predicted = np.concatenate([calc.classify(x[i : i + 1024]).argmax(axis=1) for i in range(0, len(x), 1024)])
     real = sources == "real"
-    repenned = see(np.stack([thick(image) for image in x[real]]))
+    repenned = calc.classify(np.stack([thick(image) for image in x[real]])).argmax(axis=1)
 
     def cell(mask: np.ndarray, guess: np.ndarray) -> str:
         return (
@@ -278,9 +273,8 @@ def run(args: argparse.Namespace, uri: str) -> None:
         )
     calc = mlflow.pyfunc.load_model(model_uri).unwrap_python_model().calc
 
-    # 1. symbols: the run's own held-out split, as written (the reader applies the model's own normalisation)
-    raw = registry.load("aircalc", ["data.options.stroke_width=0"])
-    splits = load(raw.data, args.data_dir, spec.training.seed)
+    # 1. symbols: the run's own held-out split
+    splits = load(spec.data, args.data_dir, spec.training.seed)
     symbols = symbol_table(calc, splits, lambda image: repen(image, thicker=True))
 
     # 2. expressions: MNIST test digits; operators from the held-out real drawings, or generated

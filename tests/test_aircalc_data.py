@@ -13,7 +13,6 @@ from PIL import Image
 
 from keraslab import registry
 from keraslab.data import DataUnavailable, load
-from keraslab.projects.aircalc.data import restroke_all
 from keraslab.projects.aircalc.real import FOLDER, read_operators, split_by_drawing
 from keraslab.projects.aircalc.strokes import operator_images
 from keraslab.projects.aircalc.symbols import CLASS_NAMES, REAL_FOLDERS
@@ -113,7 +112,7 @@ def test_training_mixes_real_and_generated_operators_by_the_settings(data_dir: P
 
 
 def test_held_out_real_images_are_the_test_drawings_unchanged(data_dir: Path) -> None:
-    spec = registry.load("aircalc", [*TINY, "data.options.stroke_width=0"])  # the ink as written
+    spec = registry.load("aircalc", TINY)
     splits = load(spec.data, data_dir, seed=3)
     operators = read_operators(data_dir / FOLDER)
     _, _, test = split_by_drawing(operators, 0.15, 0.2, seed=0)
@@ -128,13 +127,3 @@ def test_without_the_folder_every_operator_is_generated(mnist_dir: Path) -> None
     splits = load(registry.load("aircalc", TINY).data, mnist_dir, seed=3)
     assert "real" not in set(splits.info.extra["test_sources"])
     assert all("train real" not in row for row in splits.info.extra["composition"].values())
-
-
-def test_every_split_is_redrawn_with_one_pen_by_default(data_dir: Path) -> None:
-    written = load(registry.load("aircalc", [*TINY, "data.options.stroke_width=0"]).data, data_dir, seed=3)
-    spec = registry.load("aircalc", TINY)
-    redrawn = load(spec.data, data_dir, seed=3)
-    width = spec.data.options["stroke_width"]
-    for split in ("x_train", "x_val", "x_test"):
-        assert np.array_equal(getattr(redrawn, split), restroke_all(getattr(written, split), width)), split
-    assert not np.array_equal(redrawn.x_test, written.x_test)

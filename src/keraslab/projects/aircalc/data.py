@@ -22,8 +22,7 @@ from pydantic import Field
 
 from keraslab.config import Strict
 from keraslab.data.splits import DataInfo, Splits
-from keraslab.projects.aircalc.augment import real_variants, redraw_digits, repen_digits, to_uint8
-from keraslab.projects.aircalc.normalise import restroke
+from keraslab.projects.aircalc.augment import real_variants, redraw_digits, repen_digits
 from keraslab.projects.aircalc.real import FOLDER, RealOperators, read_operators, split_by_drawing
 from keraslab.projects.aircalc.strokes import operator_images
 from keraslab.projects.aircalc.symbols import CLASS_NAMES, INDEX, OPERATORS
@@ -54,13 +53,6 @@ class Options(Strict):
     )
     operator_pen_fraction: float = Field(
         0.3, ge=0.0, le=1.0, description="fraction of real training operators re-penned"
-    )
-    stroke_width: float = Field(
-        2.6,
-        ge=0.0,
-        le=8.0,
-        description="every symbol image (training, test and read) redrawn along its skeleton with a pen this many "
-        "pixels wide (2.6: a trace's pen); 0: the ink as written",
     )
     max_digits: int | None = Field(None, ge=1, description="use only this many training digits (quick runs)")
 
@@ -94,8 +86,6 @@ def load(spec: DataSpec, data_dir: Path | None, seed: int) -> Splits:
     x_train, y_train, _ = mix(x_digits, y_digits, parts["train"], rng)
     x_val, y_val, _ = mix(digits.x_val, digits.y_val, parts["validation"], rng)
     x_test, y_test, test_sources = mix(digits.x_test, digits.y_test, parts["test"], None)
-    if opts.stroke_width:
-        x_train, x_val, x_test = (restroke_all(x, opts.stroke_width) for x in (x_train, x_val, x_test))
     drawings = {
         name: len(set(p.drawings)) if p is not None else 0
         for name, p in zip(("train", "validation", "test"), (train_real, val_real, test_real), strict=True)
@@ -115,11 +105,6 @@ def load(spec: DataSpec, data_dir: Path | None, seed: int) -> Splits:
         },
     )
     return Splits(x_train, y_train, x_val, y_val, x_test, y_test, info)
-
-
-def restroke_all(x: np.ndarray, width: float) -> np.ndarray:
-    """uint8 (N, 28, 28, 1) images, each redrawn with a pen ``width`` pixels wide (``normalise.restroke``)."""
-    return np.stack([to_uint8(restroke(image[..., 0] / 255.0, width)) for image in x])[..., None]
 
 
 def training_operators(opts: Options, real: RealOperators | None, seed: int, rng: np.random.Generator) -> Part:

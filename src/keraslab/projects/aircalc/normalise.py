@@ -14,15 +14,12 @@ from collections.abc import Sequence
 
 import numpy as np
 from PIL import Image
-from scipy import ndimage
-from skimage.morphology import skeletonize
 
 from keraslab.projects.aircalc.raster import Stroke, rasterise
 
 SIZE = 28  # output image side
 BOX = 20  # side of the box a line-height symbol fills, as in MNIST
 DEFAULT_THICKNESS = 0.13  # pen width of user traces relative to the line height (MNIST-like strokes)
-INK_CUT = 0.35  # restroke: the ink is what is darker than this share of the symbol's darkest pixel
 
 
 def scale_for(height: float, width: float, line_height: float) -> float:
@@ -69,18 +66,3 @@ def normalise_strokes(
     shape = (int(np.ceil(height * scale)) + 1, int(np.ceil(width * scale)) + 1)
     pixels = [(np.asarray(s, np.float64)[:, :2] - low) * scale for s in strokes]
     return centre_by_mass(rasterise(pixels, shape, pen * scale))
-
-
-def restroke(image: np.ndarray, width: float) -> np.ndarray:
-    """A 28×28 symbol redrawn along its skeleton with a round, anti-aliased pen ``width`` pixels wide.
-
-    How thick and how soft a stroke is says how it was written (a photo's blur, a pen, MNIST's scanner), not
-    which symbol it is; but a CNN trained on thick, sharp MNIST digits and thin real operators learns it as a
-    class cue and reads a thin, blurred ``1`` from a photo as ``/``. Every image, in training and reading alike,
-    gets the same pen."""
-    peak = float(image.max())
-    skeleton = skeletonize(image > INK_CUT * peak) if peak > 0 else None
-    if skeleton is None or not skeleton.any():
-        return image.astype(np.float32)
-    distance = ndimage.distance_transform_edt(~skeleton)
-    return np.clip(width / 2 + 0.5 - distance, 0.0, 1.0).astype(np.float32)

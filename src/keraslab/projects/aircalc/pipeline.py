@@ -14,7 +14,7 @@ from scipy import ndimage
 from keraslab.projects.aircalc import inputs, segment
 from keraslab.projects.aircalc.beam import best_parseable
 from keraslab.projects.aircalc.dots import explain, place_dots
-from keraslab.projects.aircalc.normalise import DEFAULT_THICKNESS, normalise_patch, normalise_strokes, restroke
+from keraslab.projects.aircalc.normalise import DEFAULT_THICKNESS, normalise_patch, normalise_strokes
 from keraslab.projects.aircalc.parser import ExpressionError, calculate, check_syntax, leading_dots
 from keraslab.projects.aircalc.segment import Box
 from keraslab.projects.aircalc.symbols import CLASS_NAMES
@@ -59,9 +59,7 @@ class Reading:
 
 
 class AirCalc:
-    """Reads expressions with ``classify``; ``class_names[i]`` is the label of output ``i``. With ``stroke_width``
-    every symbol image is redrawn with that pen before the classifier sees it (``normalise.restroke``), as the
-    model's training images were."""
+    """Reads expressions with ``classify``; ``class_names[i]`` is the label of output ``i``."""
 
     def __init__(
         self,
@@ -69,10 +67,8 @@ class AirCalc:
         class_names: Sequence[str] = CLASS_NAMES,
         top_k: int = 3,
         thickness: float = DEFAULT_THICKNESS,
-        stroke_width: float | None = None,
     ) -> None:
         self.classify, self.class_names, self.top_k, self.thickness = classify, list(class_names), top_k, thickness
-        self.stroke_width = stroke_width
 
     # ------------------------------------------------------------------ inputs
 
@@ -114,8 +110,6 @@ class AirCalc:
     def read_symbols(self, boxes: list[Box], images: list[np.ndarray], line: float) -> Reading:
         """Classify the symbol images, read dots as ``·`` or ``.`` by their height in the line (``dots``), and
         turn the labels into the most probable valid expression."""
-        if self.stroke_width:
-            images = [restroke(image, self.stroke_width) for image in images]
         probabilities = np.asarray(self.classify(np.stack(images).astype(np.float32)))
         tops, heights = place_dots([self.top(row) for row in probabilities], boxes, line)
         best = "".join(top[0][0] for top in tops)

@@ -41,13 +41,12 @@ EXPECTED = f"each row needs '{TRACE}' (JSON strokes of [x, y] or [x, y, t] point
 class AirCalcPyfunc(KerasPyfunc):
     """The symbol CNN behind a compiled function, read through ``AirCalc`` (``self.calc``)."""
 
-    def __init__(self, class_names: list[str], stroke_width: float | None) -> None:
-        self.class_names, self.stroke_width = list(class_names), stroke_width
+    def __init__(self, class_names: list[str]) -> None:
+        self.class_names = list(class_names)
 
     def load_keras(self, model: keras.Model) -> None:
         super().load_keras(model)
-        # models logged before stroke_width existed were trained on the ink as written
-        self.calc = AirCalc(self.classify, self.class_names, stroke_width=getattr(self, "stroke_width", None))
+        self.calc = AirCalc(self.classify, self.class_names)
 
     def classify(self, images: np.ndarray) -> np.ndarray:
         """(N, 28, 28) symbol images in [0, 1] -> (N, classes) probabilities."""
@@ -102,5 +101,4 @@ def wrapper(spec: ProjectSpec, splits: Splits, model: keras.Model) -> Wrapper:
         ]
     )
     example = pd.DataFrame({IMAGE: [png_base64(255 - np.asarray(splits.x_test[0])[..., 0])]})
-    pyfunc = AirCalcPyfunc(class_names, spec.data.options.get("stroke_width"))
-    return Wrapper(pyfunc, ModelSignature(inputs=inputs, outputs=outputs), example)
+    return Wrapper(AirCalcPyfunc(class_names), ModelSignature(inputs=inputs, outputs=outputs), example)
