@@ -127,3 +127,27 @@ def test_without_the_folder_every_operator_is_generated(mnist_dir: Path) -> None
     splits = load(registry.load("aircalc", TINY).data, mnist_dir, seed=3)
     assert "real" not in set(splits.info.extra["test_sources"])
     assert all("train real" not in row for row in splits.info.extra["composition"].values())
+
+
+def test_a_photographed_symbol_is_the_same_symbol_softer_and_fainter() -> None:
+    from keraslab.projects.aircalc.augment import photograph_some, photographed
+    from keraslab.projects.aircalc.raster import rasterise
+
+    def stroke(angle: float) -> np.ndarray:  # a sharp MNIST-like "1", leaning by ``angle`` radians
+        top = (14 + 10 * np.sin(angle), 4.0)
+        line = np.array([[top[0], top[1]], [28 - top[0], 24.0]])
+        return (np.clip(rasterise([line], (28, 28), 3.0), 0, 1) * 255).astype(np.uint8)
+
+    written = np.stack([stroke(a) for a in np.linspace(-0.4, 0.4, 40)])
+    out = np.stack([photographed(w, np.random.default_rng(i)) for i, w in enumerate(written)])
+    assert out.shape == (40, 28, 28) and out.dtype == np.uint8
+    assert np.array_equal(out[0], photographed(written[0], np.random.default_rng(0)))  # seeded
+    before, after = written.astype(np.float32) / 255, out.astype(np.float32) / 255
+    saturated = [(im > 0.9).sum() / max((im > 0.1).sum(), 1) for im in (before, after)]
+    assert saturated[1] < 0.6 * saturated[0]  # softer strokes, as a photo's
+    correlation = [np.corrcoef(a.ravel(), b.ravel())[0, 1] for a, b in zip(before, after, strict=True)]
+    assert np.median(correlation) > 0.7  # the same symbol, in the same place
+    some = photograph_some(written[..., None], 0.5, np.random.default_rng(1))
+    changed = [not np.array_equal(a, b) for a, b in zip(written[..., None], some, strict=True)]
+    assert 10 <= sum(changed) <= 30
+    assert np.array_equal(photograph_some(written[..., None], 0.0, np.random.default_rng(1)), written[..., None])

@@ -22,7 +22,7 @@ from pydantic import Field
 
 from keraslab.config import Strict
 from keraslab.data.splits import DataInfo, Splits
-from keraslab.projects.aircalc.augment import real_variants, redraw_digits, repen_digits
+from keraslab.projects.aircalc.augment import photograph_some, real_variants, redraw_digits, repen_digits
 from keraslab.projects.aircalc.real import FOLDER, RealOperators, read_operators, split_by_drawing
 from keraslab.projects.aircalc.strokes import operator_images
 from keraslab.projects.aircalc.symbols import CLASS_NAMES, INDEX, OPERATORS
@@ -54,6 +54,9 @@ class Options(Strict):
     operator_pen_fraction: float = Field(
         0.3, ge=0.0, le=1.0, description="fraction of real training operators re-penned"
     )
+    photo_fraction: float = Field(
+        0.5, ge=0.0, le=1.0, description="fraction of all training images (every class) photographed and cut out"
+    )
     max_digits: int | None = Field(None, ge=1, description="use only this many training digits (quick runs)")
 
 
@@ -84,6 +87,7 @@ def load(spec: DataSpec, data_dir: Path | None, seed: int) -> Splits:
         "test": join([as_is(test_real), generated(OPERATORS, opts.test_operators_per_class, seed + 2, 0.0)]),
     }
     x_train, y_train, _ = mix(x_digits, y_digits, parts["train"], rng)
+    x_train = photograph_some(x_train, opts.photo_fraction, rng)
     x_val, y_val, _ = mix(digits.x_val, digits.y_val, parts["validation"], rng)
     x_test, y_test, test_sources = mix(digits.x_test, digits.y_test, parts["test"], None)
     drawings = {
