@@ -55,7 +55,7 @@ class Options(Strict):
         0.3, ge=0.0, le=1.0, description="fraction of real training operators re-penned"
     )
     photo_fraction: float = Field(
-        0.5, ge=0.0, le=1.0, description="fraction of all training images (every class) photographed and cut out"
+        0.25, ge=0.0, le=1.0, description="fraction of all training images (every class) photographed and cut out"
     )
     max_digits: int | None = Field(None, ge=1, description="use only this many training digits (quick runs)")
 
