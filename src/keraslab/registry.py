@@ -206,7 +206,8 @@ def resolve_recipe(raw: Mapping[str, Any], overrides: Iterable[str], source: str
     recipes = table.pop("recipes", {})
     if not isinstance(recipes, Mapping):
         raise ConfigError(f"{source}: recipes must be a table of [recipes.<dataset>] tables, not {recipes!r}")
-    dataset = table.get("data", {}).get("dataset") if isinstance(table.get("data"), Mapping) else None
+    data = table.get("data")
+    dataset = data.get("dataset") if isinstance(data, Mapping) else None
     recipe = recipes.get(dataset) if isinstance(dataset, str) else None
     if recipe is None:
         return table
